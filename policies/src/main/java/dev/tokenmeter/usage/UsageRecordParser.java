@@ -1,0 +1,161 @@
+package dev.tokenmeter.usage;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SchemaValidatorsConfig;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.Comparator;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Turns the raw bytes of one usage record into a {@link UsageRecord}, or says precisely why it cannot.
+ * The JSON Schema shipped in this jar is the contract; the few rules a schema cannot state (cached tokens are a
+ * subset of prompt tokens, reasoning tokens of completion tokens) are checked here. Thread-safe.
+ */
+public final class UsageRecordParser {
+
+    /** APIM's log-to-eventhub truncates at 200 KB; a real record is under 2 KB, so anything this big is not ours. */
+    public static final int DEFAULT_MAX_RECORD_BYTES = 256 * 1024;
+
+    public static final String SCHEMA_RESOURCE = "/dev/tokenmeter/usage/schema/usage-record.v1.json";
+
+    private static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .build();
+
+    private final JsonSchema schema;
+    private final int maxRecordBytes;
+
+    public UsageRecordParser() {
+        this(DEFAULT_MAX_RECORD_BYTES);
+    }
+
+    public UsageRecordParser(int maxRecordBytes) {
+        this.maxRecordBytes = maxRecordBytes;
+        this.schema = loadSchema();
+    }
+
+    public static JsonSchema loadSchema() {
+        try (InputStream in = UsageRecordParser.class.getResourceAsStream(SCHEMA_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("usage-record schema missing from the classpath: " + SCHEMA_RESOURCE);
+            }
+            SchemaValidatorsConfig config = SchemaValidatorsConfig.builder()
+                    .formatAssertionsEnabled(true)
+                    .pathType(com.networknt.schema.PathType.JSON_PATH)
+                    .build();
+            return JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(in, config);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public ParseResult parse(byte[] bytes) {
+        if (bytes.length > maxRecordBytes) {
+            return new ParseResult.Invalid("record is " + bytes.length + " bytes, larger than the "
+                    + maxRecordBytes + "-byte limit (APIM records are under 2 KB; this is not a usage record)");
+        }
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(bytes);
+        } catch (JsonProcessingException e) {
+            return new ParseResult.Invalid(describeJsonError(e));
+        } catch (IOException e) {
+            return new ParseResult.Invalid("unreadable record: " + e.getMessage());
+        }
+        if (node == null || node.isMissingNode()) {
+            return new ParseResult.Invalid("empty record: no JSON value");
+        }
+        if (!node.isObject()) {
+            return new ParseResult.Invalid("$: a usage record is a JSON object, found " + node.getNodeType().name().toLowerCase());
+        }
+        return parse(node);
+    }
+
+    /** Validates an already parsed record (the policy harness hands over JObjects it built). */
+    public ParseResult parse(JsonNode node) {
+        Set<ValidationMessage> errors = schema.validate(node);
+        if (!errors.isEmpty()) {
+            return new ParseResult.Invalid(errors.stream()
+                    .map(ValidationMessage::getMessage)
+                    .sorted(Comparator.naturalOrder())
+                    .collect(Collectors.joining("; ")));
+        }
+        long prompt = node.get("prompt_tokens").asLong();
+        long completion = node.get("completion_tokens").asLong();
+        long cached = optionalCount(node, "cached_tokens");
+        long reasoning = optionalCount(node, "reasoning_tokens");
+        if (cached > prompt) {
+            return new ParseResult.Invalid("$.cached_tokens: " + cached + " exceeds $.prompt_tokens " + prompt
+                    + " (cached tokens are part of the prompt)");
+        }
+        if (reasoning > completion) {
+            return new ParseResult.Invalid("$.reasoning_tokens: " + reasoning + " exceeds $.completion_tokens "
+                    + completion + " (reasoning tokens are part of the completion)");
+        }
+        Instant timestamp = OffsetDateTime.parse(node.get("timestamp").asText()).toInstant();
+        JsonNode duration = node.get("duration_ms");
+        return new ParseResult.Valid(new UsageRecord(
+                node.get("request_id").asText(),
+                timestamp,
+                node.get("service_name").asText(),
+                optionalText(node, "service_region"),
+                optionalText(node, "gateway_id"),
+                optionalText(node, "api_id"),
+                optionalText(node, "operation_id"),
+                optionalText(node, "product_id"),
+                optionalText(node, "subscription_id"),
+                node.get("user_id").asText(),
+                node.get("user_source").asText(),
+                optionalText(node, "deployment"),
+                optionalText(node, "model"),
+                optionalText(node, "api_version"),
+                node.get("operation_kind").asText(),
+                node.get("stream").asBoolean(),
+                node.get("usage_source").asText(),
+                node.get("status").asInt(),
+                prompt,
+                completion,
+                node.get("total_tokens").asLong(),
+                cached,
+                reasoning,
+                duration == null || duration.isNull() ? null : duration.asLong(),
+                node.get("policy_version").asText()));
+    }
+
+    private static String describeJsonError(JsonProcessingException e) {
+        String message = e.getOriginalMessage();
+        var location = e.getLocation();
+        String where = location == null ? "" : " at byte " + location.getByteOffset();
+        if (message != null && message.contains("UTF-8")) {
+            return "not valid UTF-8" + where + ": " + message;
+        }
+        if (message != null && message.startsWith("Unexpected end-of-input")) {
+            return "truncated JSON" + where + ": " + message;
+        }
+        return "malformed JSON" + where + ": " + message;
+    }
+
+    private static String optionalText(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? null : value.asText();
+    }
+
+    private static long optionalCount(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null ? 0 : value.asLong();
+    }
+}
