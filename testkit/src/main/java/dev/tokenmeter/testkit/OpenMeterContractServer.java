@@ -1,0 +1,281 @@
+package dev.tokenmeter.testkit;
+
+import com.atlassian.oai.validator.OpenApiInteractionValidator;
+import com.atlassian.oai.validator.model.Request;
+import com.atlassian.oai.validator.model.SimpleRequest;
+import com.atlassian.oai.validator.report.ValidationReport;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
+import java.util.regex.Pattern;
+
+/**
+ * A local HTTP server that plays OpenMeter in tests. Every request is checked against OpenMeter's own OpenAPI
+ * document ({@code ../shared/reference/openmeter/openapi.yaml}: path, method, parameters, content type, body);
+ * ingested CloudEvents are also checked against the CloudEvents JSON schema shipped beside it. A request the real
+ * service would reject is answered 400, like OpenMeter would, and recorded in {@link #violations()} so the test
+ * fails. What the server answers to valid requests is up to the test ({@link #route}); by default ingest answers
+ * 204 and records the events.
+ */
+public final class OpenMeterContractServer implements AutoCloseable {
+
+    /** What a route answers. */
+    public record Reply(int status, Map<String, String> headers, String body) {
+        public static Reply of(int status) {
+            return new Reply(status, Map.of(), "");
+        }
+
+        public static Reply json(int status, String body) {
+            return new Reply(status, Map.of("Content-Type", "application/json"), body);
+        }
+
+        public static Reply problem(int status, String detail) {
+            String body = "{\"type\":\"about:blank\",\"title\":\"error\",\"status\":" + status + ",\"detail\":"
+                    + quote(detail) + "}";
+            return new Reply(status, Map.of("Content-Type", "application/problem+json"), body);
+        }
+    }
+
+    /** One request as the server saw it. */
+    public record Received(String method, String path, String query, Map<String, List<String>> headers, byte[] body) {
+        public String header(String name) {
+            for (var e : headers.entrySet()) {
+                if (e.getKey().equalsIgnoreCase(name)) {
+                    return e.getValue().isEmpty() ? null : e.getValue().get(0);
+                }
+            }
+            return null;
+        }
+
+        public String bodyText() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+    }
+
+    @FunctionalInterface
+    public interface Route {
+        Reply handle(Received request) throws Exception;
+    }
+
+    private record Binding(String method, Pattern path, Route route) {
+    }
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final Set<String> INGEST_TYPES = Set.of(
+            "application/cloudevents+json", "application/cloudevents-batch+json", "application/json");
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final OpenApiInteractionValidator validator;
+    private final JsonSchema cloudEventSchema;
+    private final List<Binding> bindings = new CopyOnWriteArrayList<>();
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+    private final List<JsonNode> ingested = new CopyOnWriteArrayList<>();
+    private final List<String> violations = new CopyOnWriteArrayList<>();
+
+    private OpenMeterContractServer() throws IOException {
+        validator = OpenApiInteractionValidator
+                .createForSpecificationUrl(SharedReference.resolve("openmeter/openapi.yaml").toUri().toString())
+                .build();
+        try (InputStream in = Files.newInputStream(SharedReference.resolve("openmeter/cloudevents.spec.json"))) {
+            cloudEventSchema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7).getSchema(in);
+        }
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+        executor = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "openmeter-contract-server");
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(executor);
+        server.createContext("/", this::exchange);
+        route("POST", "/api/v1/events", request -> Reply.of(204));
+    }
+
+    public static OpenMeterContractServer start() {
+        try {
+            OpenMeterContractServer s = new OpenMeterContractServer();
+            s.server.start();
+            return s;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public URI baseUri() {
+        return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+    }
+
+    /** Answers requests whose method and path (regex, whole path) match; the newest route wins. */
+    public OpenMeterContractServer route(String method, String pathRegex, Route route) {
+        bindings.add(0, new Binding(method, Pattern.compile(pathRegex), route));
+        return this;
+    }
+
+    /** Every request received, valid or not, in arrival order. */
+    public List<Received> requests() {
+        return Collections.unmodifiableList(received);
+    }
+
+    /** Every CloudEvent of every ingest request that passed the contract and was answered with a 2xx. */
+    public List<JsonNode> ingestedEvents() {
+        return Collections.unmodifiableList(ingested);
+    }
+
+    /** Contract violations: requests the real OpenMeter would reject. Tests assert this stays empty. */
+    public List<String> violations() {
+        return Collections.unmodifiableList(violations);
+    }
+
+    private void exchange(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            byte[] body = exchange.getRequestBody().readAllBytes();
+            URI uri = exchange.getRequestURI();
+            Received request = new Received(exchange.getRequestMethod(), uri.getRawPath(), uri.getRawQuery(),
+                    Map.copyOf(exchange.getRequestHeaders()), body);
+            received.add(request);
+
+            List<String> problems = check(request);
+            Reply reply;
+            if (!problems.isEmpty()) {
+                String message = request.method() + " " + request.path() + ": " + String.join("; ", problems);
+                violations.add(message);
+                reply = Reply.problem(400, message);
+            } else {
+                reply = dispatch(request);
+            }
+            byte[] out = reply.body().getBytes(StandardCharsets.UTF_8);
+            reply.headers().forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
+            boolean noBody = reply.status() == 204 || reply.status() == 304 || out.length == 0;
+            exchange.sendResponseHeaders(reply.status(), noBody ? -1 : out.length);
+            if (!noBody) {
+                exchange.getResponseBody().write(out);
+            }
+        }
+    }
+
+    private Reply dispatch(Received request) {
+        for (Binding b : bindings) {
+            if (b.method().equalsIgnoreCase(request.method()) && b.path().matcher(request.path()).matches()) {
+                try {
+                    Reply reply = b.route().handle(request);
+                    if (isIngest(request) && reply.status() / 100 == 2) {
+                        recordIngested(request);
+                    }
+                    return reply;
+                } catch (Exception e) {
+                    // a test's route threw: behave like a crashing server, the client must cope
+                    return Reply.problem(500, "test route failed: " + e);
+                }
+            }
+        }
+        return Reply.problem(404, "no route for " + request.method() + " " + request.path() + " in this test");
+    }
+
+    private static boolean isIngest(Received request) {
+        return request.method().equals("POST") && request.path().equals("/api/v1/events");
+    }
+
+    private void recordIngested(Received request) {
+        try {
+            JsonNode node = MAPPER.readTree(request.body());
+            if (node.isArray()) {
+                node.forEach(ingested::add);
+            } else {
+                ingested.add(node);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private List<String> check(Received request) {
+        List<String> problems = new ArrayList<>();
+        String contentType = request.header("Content-Type");
+        if (request.body().length > 0 && contentType == null) {
+            problems.add("body without Content-Type");
+        }
+        // OpenMeter's v1 ingest compares the media type as a whole string: a charset suffix is refused
+        if (isIngest(request) && (contentType == null || !INGEST_TYPES.contains(contentType))) {
+            problems.add("Content-Type '" + contentType + "' is not exactly one of " + INGEST_TYPES);
+        }
+        SimpleRequest.Builder builder = new SimpleRequest.Builder(Request.Method.valueOf(request.method()), request.path());
+        request.headers().forEach((name, values) -> builder.withHeader(name, values));
+        if (request.query() != null) {
+            for (String pair : request.query().split("&")) {
+                int eq = pair.indexOf('=');
+                String name = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                builder.withQueryParam(name, value);
+            }
+        }
+        if (request.body().length > 0) {
+            builder.withBody(request.body());
+        }
+        ValidationReport report = validator.validateRequest(builder.build());
+        report.getMessages().stream()
+                .filter(m -> m.getLevel() == ValidationReport.Level.ERROR)
+                .forEach(m -> problems.add(m.getKey() + ": " + m.getMessage()));
+        if (isIngest(request) && problems.isEmpty()) {
+            problems.addAll(checkCloudEvents(request.body()));
+        }
+        return problems;
+    }
+
+    private List<String> checkCloudEvents(byte[] body) {
+        List<String> problems = new ArrayList<>();
+        try {
+            JsonNode node = MAPPER.readTree(body);
+            List<JsonNode> events = new ArrayList<>();
+            if (node.isArray()) {
+                node.forEach(events::add);
+            } else {
+                events.add(node);
+            }
+            for (int i = 0; i < events.size(); i++) {
+                for (ValidationMessage m : cloudEventSchema.validate(events.get(i))) {
+                    problems.add("event[" + i + "] " + m.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            problems.add("body is not JSON: " + e.getMessage());
+        }
+        return problems;
+    }
+
+    private static String quote(String s) {
+        try {
+            return MAPPER.writeValueAsString(s);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+    }
+}
