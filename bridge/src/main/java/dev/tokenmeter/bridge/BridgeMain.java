@@ -1,0 +1,188 @@
+package dev.tokenmeter.bridge;
+
+import dev.tokenmeter.bridge.deadletter.DirectoryDeadLetterStore;
+import dev.tokenmeter.bridge.ledger.LedgerSink;
+import dev.tokenmeter.bridge.mapping.EventMapper;
+import dev.tokenmeter.bridge.mapping.EventSettings;
+import dev.tokenmeter.bridge.mapping.MappingMode;
+import dev.tokenmeter.bridge.mapping.PerTokenTypeEventMapper;
+import dev.tokenmeter.bridge.mapping.RequestEventMapper;
+import dev.tokenmeter.bridge.openmeter.OpenMeterSink;
+import dev.tokenmeter.bridge.ops.OpsServer;
+import dev.tokenmeter.bridge.pipeline.CheckpointTracker;
+import dev.tokenmeter.bridge.pipeline.Pipeline;
+import dev.tokenmeter.bridge.pipeline.PipelineMetrics;
+import dev.tokenmeter.bridge.pipeline.PipelineSettings;
+import dev.tokenmeter.bridge.report.UsageTable;
+import dev.tokenmeter.bridge.sink.Sink;
+import dev.tokenmeter.bridge.source.FileSource;
+import dev.tokenmeter.bridge.source.Source;
+import dev.tokenmeter.usage.UsageRecordParser;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The bridge: usage records from a source, through the core, to OpenMeter (or a local ledger). All wiring is here,
+ * explicit, top to bottom.
+ */
+@Command(name = "tokenmeter-bridge", mixinStandardHelpOptions = true, versionProvider = BridgeMain.Version.class,
+        sortOptions = false,
+        description = {"Forwards APIM usage records to OpenMeter as per-user CloudEvents, at least once, with "
+                + "deterministic ids.", "Without --openmeter-url it writes a local ledger and prints tokens per user "
+                + "and model."})
+public final class BridgeMain implements Callable<Integer> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(BridgeMain.class);
+
+    @Mixin
+    BridgeOptions options;
+
+    private final InputStream stdin;
+    private final PrintStream out;
+    private final boolean installShutdownHook;
+
+    BridgeMain(InputStream stdin, PrintStream out, boolean installShutdownHook) {
+        this.stdin = stdin;
+        this.out = out;
+        this.installShutdownHook = installShutdownHook;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.in, System.out, System.err, true));
+    }
+
+    /** Runs the bridge in this process; the tests' entry point. */
+    static int run(String[] args, InputStream stdin, PrintStream out, PrintStream err, boolean installShutdownHook) {
+        CommandLine cli = new CommandLine(new BridgeMain(stdin, out, installShutdownHook));
+        cli.setOut(new java.io.PrintWriter(out, true));
+        cli.setErr(new java.io.PrintWriter(err, true));
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        LogSetup.apply(options.logFormat);
+        Source source = createSource();
+        boolean finite = source instanceof FileSource;
+
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        Sink sink = createSink();
+        DirectoryDeadLetterStore deadLetters = new DirectoryDeadLetterStore(Path.of(options.deadLetterDir));
+        UsageTable table = new UsageTable();
+        CheckpointTracker tracker = new CheckpointTracker(source);
+        PipelineSettings settings = new PipelineSettings(options.batchMaxEvents, options.batchMaxBytes,
+                Duration.ofMillis(options.batchLingerMs), options.maxInFlightRequests, Duration.ofMillis(200),
+                Duration.ofMillis(options.retryMaxBackoffMs));
+        Pipeline pipeline = new Pipeline(settings, new UsageRecordParser(options.maxRecordBytes), createMapper(),
+                sink, deadLetters, tracker, new PipelineMetrics(registry), table, Clock.systemUTC());
+
+        Integer port = options.httpPort != null ? options.httpPort : finite ? null : Integer.valueOf(8080);
+        OpsServer ops = port == null || port < 0 ? null : new OpsServer(port, registry, () -> notReady(source, pipeline));
+        if (ops != null) {
+            LOG.info("health, readiness and metrics on port {}", ops.port());
+        }
+        LOG.info("bridge starting: source {}, sink {}, dead letters in {}", source.describe(), sink,
+                deadLetters.directory().toAbsolutePath());
+
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            source.stop();
+            try {
+                // give main the whole shutdown budget to flush and checkpoint before the JVM goes
+                finished.await(options.shutdownTimeoutMs + 5000, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "tokenmeter-shutdown");
+        if (installShutdownHook) {
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
+        boolean settled;
+        try {
+            source.run(pipeline);
+        } finally {
+            settled = pipeline.close(Duration.ofMillis(options.shutdownTimeoutMs));
+            sink.close();
+            deadLetters.close();
+            if (ops != null) {
+                ops.close();
+            }
+            finished.countDown();
+        }
+        if (finite) {
+            table.print(out);
+            out.printf("%nrecords read: %d; dead letters: %d (in %s); events %s%n",
+                    ((FileSource) source).records(), deadLetters.written(), deadLetters.directory(),
+                    sink instanceof LedgerSink ledger ? "written to " + ledger.file() : "sent to " + sink);
+        }
+        return settled ? 0 : 1;
+    }
+
+    private Source createSource() {
+        switch (options.source.toLowerCase()) {
+            case "file":
+                if (options.input() == null) {
+                    throw new CommandLine.ParameterException(new CommandLine(this),
+                            "the file source needs INPUT (a JSONL file, a directory, or - for stdin)");
+                }
+                return new FileSource(options.input(), stdin);
+            default:
+                throw new CommandLine.ParameterException(new CommandLine(this),
+                        "unknown source '" + options.source + "': use file, eventhubs or kafka");
+        }
+    }
+
+    private Sink createSink() {
+        if (options.openMeterUrl == null || options.openMeterUrl.isBlank()) {
+            return new LedgerSink(Path.of(options.ledgerFile));
+        }
+        return new OpenMeterSink(URI.create(options.openMeterUrl), options.openMeterToken,
+                Duration.ofMillis(options.requestTimeoutMs));
+    }
+
+    private EventMapper createMapper() {
+        EventSettings events = new EventSettings(options.eventSource, options.eventType);
+        return switch (MappingMode.parse(options.eventMapping)) {
+            case REQUEST -> new RequestEventMapper(events);
+            case PER_TOKEN_TYPE -> new PerTokenTypeEventMapper(events);
+        };
+    }
+
+    private static List<String> notReady(Source source, Pipeline pipeline) {
+        List<String> reasons = new ArrayList<>();
+        if (!source.ready()) {
+            reasons.add("source " + source.describe() + " is not making progress");
+        }
+        if (!pipeline.sinkHealthy()) {
+            reasons.add("sink failing for " + Duration.ofNanos(pipeline.nanosSinceLastAccepted()).toSeconds() + " s");
+        }
+        return reasons;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = BridgeMain.class.getPackage().getImplementationVersion();
+            return new String[]{"tokenmeter-bridge " + (version != null ? version : "(development build)")};
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package dev.tokenmeter.bridge;
+
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * Every setting of the bridge. Each flag has an environment variable of the same meaning (the container's way);
+ * a flag given on the command line wins over the variable.
+ */
+final class BridgeOptions {
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "INPUT",
+            description = "File source: a JSONL file, a directory of them, or - for standard input "
+                    + "(env TOKENMETER_INPUT).")
+    String inputArgument;
+
+    @Option(names = "--input", defaultValue = "${env:TOKENMETER_INPUT}", hidden = true)
+    String inputOption;
+
+    @Option(names = "--source", defaultValue = "${env:TOKENMETER_SOURCE:-file}",
+            description = "Where records come from: file, eventhubs or kafka (env TOKENMETER_SOURCE; default ${DEFAULT-VALUE}).")
+    String source;
+
+    @Option(names = "--openmeter-url", defaultValue = "${env:TOKENMETER_OPENMETER_URL}",
+            description = "OpenMeter base URL, e.g. https://openmeter.cloud (env TOKENMETER_OPENMETER_URL). "
+                    + "Without it, events go to the local ledger.")
+    String openMeterUrl;
+
+    @Option(names = "--openmeter-token", defaultValue = "${env:TOKENMETER_OPENMETER_TOKEN}", arity = "1",
+            description = "Bearer token for OpenMeter Cloud; prefer the environment variable TOKENMETER_OPENMETER_TOKEN.")
+    String openMeterToken;
+
+    @Option(names = "--event-source", defaultValue = "${env:TOKENMETER_EVENT_SOURCE}",
+            description = "CloudEvents source attribute (env TOKENMETER_EVENT_SOURCE; default apim/<service name>).")
+    String eventSource;
+
+    @Option(names = "--event-type", defaultValue = "${env:TOKENMETER_EVENT_TYPE:-tokens}",
+            description = "CloudEvents type attribute (env TOKENMETER_EVENT_TYPE; default ${DEFAULT-VALUE}).")
+    String eventType;
+
+    @Option(names = "--event-mapping", defaultValue = "${env:TOKENMETER_EVENT_MAPPING:-request}",
+            description = "request (one event per request) or per-token-type (OpenMeter's LLM shape) "
+                    + "(env TOKENMETER_EVENT_MAPPING; default ${DEFAULT-VALUE}).")
+    String eventMapping;
+
+    @Option(names = "--ledger-file", defaultValue = "${env:TOKENMETER_LEDGER_FILE:-tokenmeter-ledger.jsonl}",
+            description = "Local ledger written when no OpenMeter URL is set (env TOKENMETER_LEDGER_FILE; default ${DEFAULT-VALUE}).")
+    String ledgerFile;
+
+    @Option(names = "--dead-letter-dir", defaultValue = "${env:TOKENMETER_DEAD_LETTER_DIR:-dead-letters}",
+            description = "Directory for dead letters (env TOKENMETER_DEAD_LETTER_DIR; default ${DEFAULT-VALUE}).")
+    String deadLetterDir;
+
+    @Option(names = "--max-record-bytes", defaultValue = "${env:TOKENMETER_MAX_RECORD_BYTES:-262144}",
+            description = "Larger records are dead letters (env TOKENMETER_MAX_RECORD_BYTES; default ${DEFAULT-VALUE}).")
+    int maxRecordBytes;
+
+    @Option(names = "--batch-max-events", defaultValue = "${env:TOKENMETER_BATCH_MAX_EVENTS:-500}",
+            description = "Events per request to the sink (env TOKENMETER_BATCH_MAX_EVENTS; default ${DEFAULT-VALUE}).")
+    int batchMaxEvents;
+
+    @Option(names = "--batch-max-bytes", defaultValue = "${env:TOKENMETER_BATCH_MAX_BYTES:-1048576}",
+            description = "Bytes per request to the sink (env TOKENMETER_BATCH_MAX_BYTES; default ${DEFAULT-VALUE}).")
+    int batchMaxBytes;
+
+    @Option(names = "--batch-linger-ms", defaultValue = "${env:TOKENMETER_BATCH_LINGER_MS:-500}",
+            description = "A partial batch is sent after this long (env TOKENMETER_BATCH_LINGER_MS; default ${DEFAULT-VALUE}).")
+    long batchLingerMs;
+
+    @Option(names = "--max-in-flight-requests", defaultValue = "${env:TOKENMETER_MAX_IN_FLIGHT_REQUESTS:-4}",
+            description = "Concurrent requests to the sink; the source waits when all are busy "
+                    + "(env TOKENMETER_MAX_IN_FLIGHT_REQUESTS; default ${DEFAULT-VALUE}).")
+    int maxInFlightRequests;
+
+    @Option(names = "--request-timeout-ms", defaultValue = "${env:TOKENMETER_REQUEST_TIMEOUT_MS:-30000}",
+            description = "Timeout of one request to OpenMeter (env TOKENMETER_REQUEST_TIMEOUT_MS; default ${DEFAULT-VALUE}).")
+    long requestTimeoutMs;
+
+    @Option(names = "--retry-max-backoff-ms", defaultValue = "${env:TOKENMETER_RETRY_MAX_BACKOFF_MS:-30000}",
+            description = "Longest wait between retries; retries never give up (env TOKENMETER_RETRY_MAX_BACKOFF_MS; default ${DEFAULT-VALUE}).")
+    long retryMaxBackoffMs;
+
+    @Option(names = "--http-port", defaultValue = "${env:TOKENMETER_HTTP_PORT}",
+            description = "Port for /healthz, /readyz and /metrics (env TOKENMETER_HTTP_PORT; default 8080 for "
+                    + "eventhubs and kafka, none for files; 0 picks a free port).")
+    Integer httpPort;
+
+    @Option(names = "--shutdown-timeout-ms", defaultValue = "${env:TOKENMETER_SHUTDOWN_TIMEOUT_MS:-20000}",
+            description = "On SIGTERM or end of input, how long to wait for in-flight events before giving up on "
+                    + "them (they are not checkpointed) (env TOKENMETER_SHUTDOWN_TIMEOUT_MS; default ${DEFAULT-VALUE}).")
+    long shutdownTimeoutMs;
+
+    @Option(names = "--log-format", defaultValue = "${env:TOKENMETER_LOG_FORMAT:-json}",
+            description = "json (one JSON object per line on stderr) or text (env TOKENMETER_LOG_FORMAT; default ${DEFAULT-VALUE}).")
+    String logFormat;
+
+    String input() {
+        return inputArgument != null ? inputArgument : inputOption;
+    }
+}

@@ -1,0 +1,36 @@
+package dev.tokenmeter.bridge.deadletter;
+
+import java.time.Instant;
+
+/**
+ * Input the bridge could not deliver, kept with everything needed to understand and replay it.
+ *
+ * @param original the record's bytes exactly as the source delivered them
+ * @param event    for events the sink rejected: the CloudEvent JSON that was refused; otherwise null
+ */
+public record DeadLetter(
+        Instant at,
+        Reason reason,
+        String detail,
+        String partition,
+        String position,
+        String requestId,
+        byte[] original,
+        byte[] event) {
+
+    /** Closed set of why something became a dead letter; the metric label and the file's {@code reason} field. */
+    public enum Reason {
+        INVALID_RECORD("invalid_record"),
+        REJECTED_BY_SINK("rejected_by_sink");
+
+        private final String label;
+
+        Reason(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+    }
+}

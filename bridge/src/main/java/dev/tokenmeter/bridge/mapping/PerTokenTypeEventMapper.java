@@ -1,0 +1,55 @@
+package dev.tokenmeter.bridge.mapping;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenmeter.usage.UsageRecord;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * OpenMeter's recommended LLM shape: one event per token type, {@code {"tokens": n, "model": m, "type": t}}, with
+ * id {@code <requestId>:<type>}. The types partition the total so a meter summing {@code tokens} over all types
+ * gives total tokens and nothing is billed twice: input excludes cached prompt tokens (sent as cache_read) and
+ * output excludes reasoning tokens (sent as reasoning). Zero counts are not sent.
+ */
+public final class PerTokenTypeEventMapper implements EventMapper {
+
+    private final EventSettings settings;
+
+    public PerTokenTypeEventMapper(EventSettings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public List<OutgoingEvent> map(UsageRecord r) {
+        List<OutgoingEvent> events = new ArrayList<>(4);
+        add(events, r, "input", r.promptTokens() - r.cachedTokens());
+        add(events, r, "output", r.completionTokens() - r.reasoningTokens());
+        add(events, r, "cache_read", r.cachedTokens());
+        add(events, r, "reasoning", r.reasoningTokens());
+        return events;
+    }
+
+    private void add(List<OutgoingEvent> events, UsageRecord r, String type, long tokens) {
+        if (tokens <= 0) {
+            return;
+        }
+        ObjectNode data = CloudEventWriter.newData();
+        data.put("tokens", tokens);
+        data.put("model", modelOf(r));
+        data.put("type", type);
+        if (r.deployment() != null) {
+            data.put("deployment", r.deployment());
+        }
+        events.add(CloudEventWriter.write(r.requestId() + ":" + type, settings.sourceFor(r), settings.type(),
+                r.userId(), r.timestamp(), data));
+    }
+
+    // the model the service reported; streamed and failed requests have none, so the deployment stands in
+    private static String modelOf(UsageRecord r) {
+        if (r.model() != null) {
+            return r.model();
+        }
+        return r.deployment() != null ? r.deployment() : "unknown";
+    }
+}

@@ -1,0 +1,145 @@
+package dev.tokenmeter.bridge.pipeline;
+
+import java.util.ArrayDeque;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Knows, per partition, the highest position below which everything is settled, even when batches complete out of
+ * order: a position becomes safe only when it and every position submitted before it in the same partition are
+ * settled. Sources submit positions in increasing order per partition.
+ */
+public final class CheckpointTracker {
+
+    private final CheckpointListener listener;
+    private final Map<String, PartitionState> partitions = new ConcurrentHashMap<>();
+    private final AtomicLong pending = new AtomicLong();
+    private final Object drained = new Object();
+
+    public CheckpointTracker(CheckpointListener listener) {
+        this.listener = listener;
+    }
+
+    /** Registers a position as in flight. Returns a handle to settle it with. */
+    public Ticket begin(String partition, Position position) {
+        PartitionState state = partitions.computeIfAbsent(partition, p -> new PartitionState());
+        Ticket ticket;
+        synchronized (state) {
+            ticket = new Ticket(partition, position, state.generation);
+            state.inFlight.addLast(ticket);
+        }
+        pending.incrementAndGet();
+        return ticket;
+    }
+
+    /** Marks a position settled and advances the partition's safe position as far as it now can. */
+    public void settle(Ticket ticket) {
+        PartitionState state = partitions.get(ticket.partition());
+        if (state == null) {
+            return;
+        }
+        Position advancedTo = null;
+        synchronized (state) {
+            if (ticket.generation() != state.generation || ticket.settled) {
+                return;
+            }
+            ticket.settled = true;
+            while (!state.inFlight.isEmpty() && state.inFlight.peekFirst().settled) {
+                Ticket head = state.inFlight.removeFirst();
+                state.safe = head.position();
+                advancedTo = head.position();
+            }
+        }
+        if (pending.decrementAndGet() == 0) {
+            synchronized (drained) {
+                drained.notifyAll();
+            }
+        }
+        if (advancedTo != null) {
+            listener.safeToCheckpoint(ticket.partition(), advancedTo);
+        }
+    }
+
+    public Optional<Position> safePosition(String partition) {
+        PartitionState state = partitions.get(partition);
+        if (state == null) {
+            return Optional.empty();
+        }
+        synchronized (state) {
+            return Optional.ofNullable(state.safe);
+        }
+    }
+
+    /**
+     * Forgets a partition this instance no longer owns (Event Hubs ownership lost, Kafka partition revoked):
+     * whatever is still in flight for it will never move its safe position, so nothing past an unacknowledged
+     * record is checkpointed by this instance.
+     */
+    public void forget(String partition) {
+        PartitionState state = partitions.remove(partition);
+        if (state == null) {
+            return;
+        }
+        synchronized (state) {
+            state.generation++;
+            pending.addAndGet(-state.inFlight.size());
+            state.inFlight.clear();
+        }
+        synchronized (drained) {
+            drained.notifyAll();
+        }
+    }
+
+    /** Records submitted but not yet settled, over all partitions: the checkpoint lag. */
+    public long pending() {
+        return pending.get();
+    }
+
+    /** Waits until nothing is in flight, or the deadline passes. Returns whether everything settled. */
+    public boolean awaitDrained(long deadlineNanos) throws InterruptedException {
+        synchronized (drained) {
+            while (pending.get() > 0) {
+                long left = deadlineNanos - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                drained.wait(Math.max(1, left / 1_000_000));
+            }
+            return true;
+        }
+    }
+
+    /** A submitted position, settled once. */
+    public static final class Ticket {
+        private final String partition;
+        private final Position position;
+        private final long generation;
+        private boolean settled;
+
+        private Ticket(String partition, Position position, long generation) {
+            this.partition = partition;
+            this.position = position;
+            this.generation = generation;
+        }
+
+        public String partition() {
+            return partition;
+        }
+
+        public Position position() {
+            return position;
+        }
+
+        long generation() {
+            return generation;
+        }
+    }
+
+    private static final class PartitionState {
+        final ArrayDeque<Ticket> inFlight = new ArrayDeque<>();
+        Position safe;
+        long generation;
+    }
+}

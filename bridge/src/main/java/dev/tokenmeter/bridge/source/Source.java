@@ -1,0 +1,28 @@
+package dev.tokenmeter.bridge.source;
+
+import dev.tokenmeter.bridge.pipeline.CheckpointListener;
+import dev.tokenmeter.bridge.pipeline.Pipeline;
+
+/**
+ * Where usage records come from (a file, Event Hubs, Kafka). A source feeds records into the pipeline in position
+ * order per partition, and checkpoints only positions the core reports as safe through {@link CheckpointListener}.
+ */
+public interface Source extends CheckpointListener {
+
+    /**
+     * Reads and submits records until the input ends (finite sources) or {@link #stop()} is called. A checkpoint
+     * the source still owes for positions already reported safe is written before returning.
+     */
+    void run(Pipeline pipeline) throws Exception;
+
+    /** Asks {@link #run} to return soon; called from another thread (SIGTERM). */
+    void stop();
+
+    /** Whether the source is making progress (connected, partitions owned or heartbeats seen). */
+    default boolean ready() {
+        return true;
+    }
+
+    /** A short description for logs, never including secrets. */
+    String describe();
+}
