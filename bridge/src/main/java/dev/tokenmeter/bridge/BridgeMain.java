@@ -36,8 +36,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The bridge: usage records from a source, through the core, to OpenMeter (or a local ledger). All wiring is here,
@@ -103,31 +101,21 @@ public final class BridgeMain implements Callable<Integer> {
         LOG.info("bridge starting: source {}, sink {}, dead letters in {}", source.describe(), sink,
                 deadLetters.directory().toAbsolutePath());
 
-        CountDownLatch finished = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            source.stop();
-            try {
-                // give main the whole shutdown budget to flush and checkpoint before the JVM goes
-                finished.await(options.shutdownTimeoutMs + 5000, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "tokenmeter-shutdown");
+        Shutdown shutdown = new Shutdown(source, pipeline, sink, deadLetters, ops,
+                Duration.ofMillis(options.shutdownTimeoutMs));
         if (installShutdownHook) {
-            Runtime.getRuntime().addShutdownHook(hook);
+            // SIGTERM: stop reading, then flush, wait for acknowledgements and checkpoint, all within the budget
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                source.stop();
+                shutdown.run();
+            }, "tokenmeter-shutdown"));
         }
-        boolean settled;
         try {
             source.run(pipeline);
         } finally {
-            settled = pipeline.close(Duration.ofMillis(options.shutdownTimeoutMs));
-            sink.close();
-            deadLetters.close();
-            if (ops != null) {
-                ops.close();
-            }
-            finished.countDown();
+            shutdown.run();
         }
+        boolean settled = shutdown.settled();
         if (finite) {
             table.print(out);
             out.printf("%nrecords read: %d; dead letters: %d (in %s); events %s%n",
@@ -135,6 +123,57 @@ public final class BridgeMain implements Callable<Integer> {
                     sink instanceof LedgerSink ledger ? "written to " + ledger.file() : "sent to " + sink);
         }
         return settled ? 0 : 1;
+    }
+
+    /** Closes everything once, in order, whichever of main and the SIGTERM hook gets there first. */
+    private static final class Shutdown {
+        private final Source source;
+        private final Pipeline pipeline;
+        private final Sink sink;
+        private final DirectoryDeadLetterStore deadLetters;
+        private final OpsServer ops;
+        private final Duration timeout;
+        private boolean done;
+        private boolean settled;
+
+        Shutdown(Source source, Pipeline pipeline, Sink sink, DirectoryDeadLetterStore deadLetters, OpsServer ops,
+                 Duration timeout) {
+            this.source = source;
+            this.pipeline = pipeline;
+            this.sink = sink;
+            this.deadLetters = deadLetters;
+            this.ops = ops;
+            this.timeout = timeout;
+        }
+
+        synchronized void run() {
+            if (done) {
+                return;
+            }
+            done = true;
+            try {
+                settled = pipeline.close(timeout);
+                source.checkpointSafePositions();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException e) {
+                LOG.error("final checkpoint failed; the next start redelivers from the previous one", e);
+            } finally {
+                sink.close();
+                try {
+                    deadLetters.close();
+                } catch (java.io.IOException e) {
+                    LOG.error("closing dead letters failed", e);
+                }
+                if (ops != null) {
+                    ops.close();
+                }
+            }
+        }
+
+        synchronized boolean settled() {
+            return settled;
+        }
     }
 
     private Source createSource() {

@@ -96,14 +96,14 @@ public final class OpenMeterContractServer implements AutoCloseable {
     private final List<JsonNode> ingested = new CopyOnWriteArrayList<>();
     private final List<String> violations = new CopyOnWriteArrayList<>();
 
-    private OpenMeterContractServer() throws IOException {
+    private OpenMeterContractServer(int port) throws IOException {
         validator = OpenApiInteractionValidator
                 .createForSpecificationUrl(SharedReference.resolve("openmeter/openapi.yaml").toUri().toString())
                 .build();
         try (InputStream in = Files.newInputStream(SharedReference.resolve("openmeter/cloudevents.spec.json"))) {
             cloudEventSchema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7).getSchema(in);
         }
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
         executor = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "openmeter-contract-server");
             t.setDaemon(true);
@@ -115,8 +115,13 @@ public final class OpenMeterContractServer implements AutoCloseable {
     }
 
     public static OpenMeterContractServer start() {
+        return start(0);
+    }
+
+    /** On a given loopback port, e.g. one a client was already failing to reach. */
+    public static OpenMeterContractServer start(int port) {
         try {
-            OpenMeterContractServer s = new OpenMeterContractServer();
+            OpenMeterContractServer s = new OpenMeterContractServer(port);
             s.server.start();
             return s;
         } catch (IOException e) {

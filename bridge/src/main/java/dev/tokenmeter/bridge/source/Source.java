@@ -10,13 +10,19 @@ import dev.tokenmeter.bridge.pipeline.Pipeline;
 public interface Source extends CheckpointListener {
 
     /**
-     * Reads and submits records until the input ends (finite sources) or {@link #stop()} is called. A checkpoint
-     * the source still owes for positions already reported safe is written before returning.
+     * Reads and submits records until the input ends (finite sources) or {@link #stop()} is called.
      */
     void run(Pipeline pipeline) throws Exception;
 
     /** Asks {@link #run} to return soon; called from another thread (SIGTERM). */
     void stop();
+
+    /**
+     * Called once at shutdown after the core settled (or abandoned) everything: write the checkpoints still owed
+     * for positions reported safe, so a restart redelivers as little as possible.
+     */
+    default void checkpointSafePositions() {
+    }
 
     /** Whether the source is making progress (connected, partitions owned or heartbeats seen). */
     default boolean ready() {
