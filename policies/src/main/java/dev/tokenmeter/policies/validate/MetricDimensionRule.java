@@ -1,0 +1,39 @@
+package dev.tokenmeter.policies.validate;
+
+import dev.tokenmeter.policies.set.PolicyFile;
+import dev.tokenmeter.policies.set.PolicySet;
+import dev.tokenmeter.policies.source.LineNumberedXml;
+import org.w3c.dom.Element;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** Token and custom metrics take at most 5 custom dimensions; APIM refuses more (its XSD says 10, the service 5). */
+final class MetricDimensionRule implements Rule {
+
+    static final int MAX_DIMENSIONS = 5;
+    private static final Set<String> METRICS = Set.of("azure-openai-emit-token-metric", "llm-emit-token-metric", "emit-metric");
+
+    @Override
+    public List<Finding> check(PolicySet set) {
+        List<Finding> findings = new ArrayList<>();
+        for (PolicyFile file : set.files()) {
+            if (!file.readable()) {
+                continue;
+            }
+            for (Element e : Dom.all(file.document())) {
+                if (!METRICS.contains(e.getTagName())) {
+                    continue;
+                }
+                long dimensions = Dom.children(e).stream().filter(d -> d.getTagName().equals("dimension")).count();
+                if (dimensions > MAX_DIMENSIONS) {
+                    findings.add(new Finding(file.path(), LineNumberedXml.lineOf(e), RuleId.METRIC_DIMENSIONS,
+                            "<" + e.getTagName() + "> has " + dimensions + " dimensions, at most " + MAX_DIMENSIONS + " are allowed",
+                            "drop dimensions; each also multiplies the number of time series Azure Monitor keeps"));
+                }
+            }
+        }
+        return findings;
+    }
+}
