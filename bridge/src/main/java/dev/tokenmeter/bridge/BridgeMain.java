@@ -53,6 +53,9 @@ public final class BridgeMain implements Callable<Integer> {
     @Mixin
     BridgeOptions options;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     private final InputStream stdin;
     private final PrintStream out;
     private final boolean installShutdownHook;
@@ -180,12 +183,12 @@ public final class BridgeMain implements Callable<Integer> {
         switch (options.source.toLowerCase()) {
             case "file":
                 if (options.input() == null) {
-                    throw new CommandLine.ParameterException(new CommandLine(this),
+                    throw new CommandLine.ParameterException(spec.commandLine(),
                             "the file source needs INPUT (a JSONL file, a directory, or - for stdin)");
                 }
                 return new FileSource(options.input(), stdin);
             default:
-                throw new CommandLine.ParameterException(new CommandLine(this),
+                throw new CommandLine.ParameterException(spec.commandLine(),
                         "unknown source '" + options.source + "': use file, eventhubs or kafka");
         }
     }

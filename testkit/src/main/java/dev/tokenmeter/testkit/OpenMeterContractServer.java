@@ -96,13 +96,25 @@ public final class OpenMeterContractServer implements AutoCloseable {
     private final List<JsonNode> ingested = new CopyOnWriteArrayList<>();
     private final List<String> violations = new CopyOnWriteArrayList<>();
 
-    private OpenMeterContractServer(int port) throws IOException {
-        validator = OpenApiInteractionValidator
+    /** Parsing the 26,000-line OpenAPI document takes seconds: once per JVM, shared by every server. */
+    private static final class Contracts {
+        static final OpenApiInteractionValidator VALIDATOR = OpenApiInteractionValidator
                 .createForSpecificationUrl(SharedReference.resolve("openmeter/openapi.yaml").toUri().toString())
                 .build();
-        try (InputStream in = Files.newInputStream(SharedReference.resolve("openmeter/cloudevents.spec.json"))) {
-            cloudEventSchema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7).getSchema(in);
+        static final JsonSchema CLOUD_EVENT_SCHEMA = loadCloudEventSchema();
+
+        private static JsonSchema loadCloudEventSchema() {
+            try (InputStream in = Files.newInputStream(SharedReference.resolve("openmeter/cloudevents.spec.json"))) {
+                return JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V7).getSchema(in);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
+    }
+
+    private OpenMeterContractServer(int port) throws IOException {
+        validator = Contracts.VALIDATOR;
+        cloudEventSchema = Contracts.CLOUD_EVENT_SCHEMA;
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
         executor = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "openmeter-contract-server");

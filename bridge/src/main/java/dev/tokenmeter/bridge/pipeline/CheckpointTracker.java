@@ -40,25 +40,26 @@ public final class CheckpointTracker {
         if (state == null) {
             return;
         }
-        Position advancedTo = null;
         synchronized (state) {
             if (ticket.generation() != state.generation || ticket.settled) {
                 return;
             }
             ticket.settled = true;
+            Position advancedTo = null;
             while (!state.inFlight.isEmpty() && state.inFlight.peekFirst().settled) {
-                Ticket head = state.inFlight.removeFirst();
-                state.safe = head.position();
-                advancedTo = head.position();
+                advancedTo = state.inFlight.removeFirst().position();
+            }
+            if (advancedTo != null) {
+                state.safe = advancedTo;
+                // under the partition's lock, so a source never sees its safe positions out of order
+                listener.safeToCheckpoint(ticket.partition(), advancedTo);
             }
         }
+        // after the listener, so whoever waits for a drain also sees the last checkpoint reported
         if (pending.decrementAndGet() == 0) {
             synchronized (drained) {
                 drained.notifyAll();
             }
-        }
-        if (advancedTo != null) {
-            listener.safeToCheckpoint(ticket.partition(), advancedTo);
         }
     }
 

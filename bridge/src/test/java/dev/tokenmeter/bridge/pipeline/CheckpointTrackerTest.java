@@ -1,0 +1,69 @@
+package dev.tokenmeter.bridge.pipeline;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CheckpointTrackerTest {
+
+    private final List<String> reported = new ArrayList<>();
+    private final CheckpointTracker tracker = new CheckpointTracker((p, pos) -> reported.add(p + "@" + pos.sequence()));
+
+    @Test
+    void outOfOrderSettlementsNeverPassAnUnsettledPosition() {
+        var t1 = tracker.begin("0", Position.of(1));
+        var t2 = tracker.begin("0", Position.of(2));
+        var t3 = tracker.begin("0", Position.of(3));
+        var t4 = tracker.begin("0", Position.of(4));
+
+        tracker.settle(t3);
+        tracker.settle(t2);
+        assertThat(tracker.safePosition("0")).isEmpty();
+        assertThat(reported).isEmpty();
+
+        tracker.settle(t1);
+        assertThat(tracker.safePosition("0")).contains(Position.of(3));
+        assertThat(reported).containsExactly("0@3");
+
+        tracker.settle(t4);
+        assertThat(tracker.safePosition("0")).contains(Position.of(4));
+        assertThat(tracker.pending()).isZero();
+    }
+
+    @Test
+    void partitionsAreIndependent() {
+        var a1 = tracker.begin("a", Position.of(10));
+        var b1 = tracker.begin("b", Position.of(7));
+        var a2 = tracker.begin("a", Position.of(11));
+        tracker.settle(a2);
+        tracker.settle(b1);
+        assertThat(tracker.safePosition("a")).isEmpty();
+        assertThat(tracker.safePosition("b")).contains(Position.of(7));
+        tracker.settle(a1);
+        assertThat(tracker.safePosition("a")).contains(Position.of(11));
+    }
+
+    @Test
+    void aForgottenPartitionIgnoresLateSettlements() {
+        var t1 = tracker.begin("0", Position.of(1));
+        var t2 = tracker.begin("0", Position.of(2));
+        tracker.settle(t1);
+        tracker.forget("0");
+        tracker.settle(t2);
+        assertThat(tracker.safePosition("0")).isEmpty();
+        assertThat(reported).containsExactly("0@1");
+        assertThat(tracker.pending()).isZero();
+    }
+
+    @Test
+    void settlingTwiceCountsOnce() {
+        var t1 = tracker.begin("0", Position.of(1));
+        tracker.begin("0", Position.of(2));
+        tracker.settle(t1);
+        tracker.settle(t1);
+        assertThat(tracker.pending()).isEqualTo(1);
+    }
+}
