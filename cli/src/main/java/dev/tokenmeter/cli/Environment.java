@@ -1,0 +1,21 @@
+package dev.tokenmeter.cli;
+
+import com.azure.core.credential.TokenCredential;
+
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * What the commands take from outside: environment variables, the output streams, the Azure credential and the
+ * clock. Main wires the real ones; tests wire a static token and captured streams.
+ */
+public record Environment(Map<String, String> variables, PrintWriter out, PrintWriter err,
+                          Supplier<TokenCredential> credential, Clock clock) {
+
+    public Optional<String> variable(String name) {
+        return Optional.ofNullable(variables.get(name)).filter(v -> !v.isBlank());
+    }
+}

@@ -1,0 +1,17 @@
+package dev.tokenmeter.cli;
+
+import dev.tokenmeter.cli.policy.PolicyCommand;
+import picocli.AutoComplete;
+import picocli.CommandLine.Command;
+
+@Command(name = "tokenmeter", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = {"Per-user metering and limits for Azure OpenAI behind Azure API Management.", ""},
+        subcommands = {PolicyCommand.class, AutoComplete.GenerateCompletion.class},
+        footerHeading = "%nExit codes:%n",
+        footer = {"  0  success", "  1  failure (the message says what failed, where, and what to do)",
+                "  2  usage error", "  3  drift found (policy diff, openmeter meters apply)",
+                "", "Environment: AZURE_SUBSCRIPTION_ID, TOKENMETER_RESOURCE_GROUP, TOKENMETER_APIM_SERVICE,",
+                "AZURE_RESOURCE_MANAGER_ENDPOINT, TOKENMETER_POLICY_DIR, TOKENMETER_STATE_DIR, TOKENMETER_OPENMETER_URL,",
+                "TOKENMETER_OPENMETER_TOKEN; Azure sign-in as DefaultAzureCredential reads it (az login, AZURE_CLIENT_ID, ...)."})
+public final class TokenmeterCommand {
+}

@@ -1,0 +1,198 @@
+package dev.tokenmeter.cli.apim;
+
+import com.azure.core.credential.TokenCredential;
+import com.azure.core.credential.TokenRequestContext;
+import com.azure.core.http.HttpClient;
+import com.azure.core.http.HttpHeaderName;
+import com.azure.core.http.HttpMethod;
+import com.azure.core.http.HttpPipeline;
+import com.azure.core.http.HttpPipelineBuilder;
+import com.azure.core.http.policy.HttpPipelinePolicy;
+import com.azure.core.http.HttpRequest;
+import com.azure.core.http.HttpResponse;
+import com.azure.core.http.policy.BearerTokenAuthenticationPolicy;
+import com.azure.core.http.policy.ExponentialBackoff;
+import com.azure.core.http.policy.RequestIdPolicy;
+import com.azure.core.http.policy.RetryPolicy;
+import com.azure.core.http.policy.UserAgentPolicy;
+import com.azure.core.util.Context;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tokenmeter.cli.CliFailure;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Azure Resource Manager over an azure-core {@link HttpPipeline}: ARM bearer authentication, retries of 429 and
+ * 5xx honouring Retry-After, and polling of long-running operations through their Azure-AsyncOperation URL.
+ */
+public final class ArmClient {
+
+    public static final String API_VERSION = "2024-05-01";
+    public static final String DEFAULT_ENDPOINT = "https://management.azure.com";
+    private static final String SCOPE = "https://management.azure.com/.default";
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final HttpHeaderName ASYNC_OPERATION = HttpHeaderName.fromString("Azure-AsyncOperation");
+
+    /** A successful answer: status, body (missing node when empty) and ETag. */
+    public record Answer(int status, JsonNode body, String etag) {
+    }
+
+    private final HttpPipeline pipeline;
+    private final URI endpoint;
+    private final Duration pollInterval;
+
+    public ArmClient(URI endpoint, TokenCredential credential, int maxRetries, Duration retryDelay,
+                     Duration pollInterval) {
+        this.endpoint = endpoint;
+        this.pollInterval = pollInterval;
+        HttpPipelinePolicy auth = "https".equals(endpoint.getScheme())
+                ? new BearerTokenAuthenticationPolicy(credential, SCOPE)
+                : loopbackBearer(endpoint, credential);
+        this.pipeline = new HttpPipelineBuilder()
+                .httpClient(HttpClient.createDefault())
+                .policies(new UserAgentPolicy("tokenmeter-cli"), new RequestIdPolicy(),
+                        new RetryPolicy(new ExponentialBackoff(maxRetries, retryDelay, retryDelay.multipliedBy(30))),
+                        auth)
+                .build();
+    }
+
+    /**
+     * azure-core's bearer policy refuses plain http, rightly. A local emulator or test server on this machine is the
+     * one place plain http is acceptable, so the token is sent there, and nowhere else.
+     */
+    private static HttpPipelinePolicy loopbackBearer(URI endpoint, TokenCredential credential) {
+        try {
+            if (!InetAddress.getByName(endpoint.getHost()).isLoopbackAddress()) {
+                throw new CliFailure("--arm-endpoint " + endpoint + " is plain http on another machine: use https");
+            }
+        } catch (UnknownHostException e) {
+            throw new CliFailure("--arm-endpoint " + endpoint + ": unknown host " + endpoint.getHost());
+        }
+        TokenRequestContext context = new TokenRequestContext().addScopes(SCOPE);
+        return (callContext, next) -> credential.getToken(context).flatMap(token -> {
+            callContext.getHttpRequest().setHeader(HttpHeaderName.AUTHORIZATION, "Bearer " + token.getToken());
+            return next.process();
+        });
+    }
+
+    /** GET; empty when the resource does not exist. */
+    public Optional<Answer> get(String path, Map<String, String> query) {
+        HttpResponse response = send(HttpMethod.GET, path, query, null, null);
+        if (response.getStatusCode() == 404) {
+            response.close();
+            return Optional.empty();
+        }
+        return Optional.of(answer(HttpMethod.GET, path, response));
+    }
+
+    /** PUT, conditional when {@code ifMatch} is given; waits for a long-running operation to finish. */
+    public Answer put(String path, JsonNode body, String ifMatch) {
+        HttpResponse response = send(HttpMethod.PUT, path, Map.of(), body, ifMatch);
+        String status = response.getHeaderValue(ASYNC_OPERATION);
+        Answer answer = answer(HttpMethod.PUT, path, response);
+        if (status != null) {
+            awaitOperation(path, status);
+            return get(path, Map.of()).orElseThrow(() -> new CliFailure("PUT " + path
+                    + " reported success but the resource is not there; run the command again"));
+        }
+        return answer;
+    }
+
+    public void delete(String path, String ifMatch) {
+        answer(HttpMethod.DELETE, path, send(HttpMethod.DELETE, path, Map.of(), null, ifMatch));
+    }
+
+    public Answer post(String path) {
+        return answer(HttpMethod.POST, path, send(HttpMethod.POST, path, Map.of(), null, null));
+    }
+
+    private void awaitOperation(String path, String statusUrl) {
+        for (int attempt = 0; ; attempt++) {
+            HttpRequest poll = new HttpRequest(HttpMethod.GET, statusUrl);
+            try (HttpResponse response = pipeline.sendSync(poll, Context.NONE)) {
+                Answer a = answer(HttpMethod.GET, path + " (operation status)", response);
+                String state = a.body().path("status").asText("");
+                switch (state) {
+                    case "Succeeded":
+                        return;
+                    case "Failed":
+                    case "Canceled":
+                        throw new CliFailure("PUT " + path + " " + state.toLowerCase() + " in Azure: "
+                                + a.body().path("error").path("message").asText("no reason given")
+                                + "; fix the cause and run the command again");
+                    default:
+                        sleep(attempt == 0 ? Duration.ZERO : pollInterval);
+                }
+            }
+        }
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliFailure("interrupted while waiting for Azure");
+        }
+    }
+
+    private HttpResponse send(HttpMethod method, String path, Map<String, String> query, JsonNode body,
+                              String ifMatch) {
+        StringBuilder url = new StringBuilder(endpoint.toString().replaceAll("/+$", "")).append(path)
+                .append("?api-version=").append(API_VERSION);
+        query.forEach((k, v) -> url.append('&').append(k).append('=').append(URLEncoder.encode(v, StandardCharsets.UTF_8)));
+        HttpRequest request = new HttpRequest(method, url.toString());
+        if (ifMatch != null) {
+            request.setHeader(HttpHeaderName.IF_MATCH, ifMatch);
+        }
+        if (body != null) {
+            try {
+                request.setHeader(HttpHeaderName.CONTENT_TYPE, "application/json");
+                request.setBody(MAPPER.writeValueAsBytes(body));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        try {
+            return pipeline.sendSync(request, Context.NONE);
+        } catch (RuntimeException e) {
+            throw new CliFailure(method + " " + path + " could not reach Azure Resource Manager at " + endpoint
+                    + ": " + rootMessage(e) + "; check the network and --arm-endpoint, and sign in again if the "
+                    + "credential failed", e);
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+
+    private static Answer answer(HttpMethod method, String path, HttpResponse response) {
+        try (response) {
+            String text = response.getBodyAsBinaryData() == null ? "" : response.getBodyAsBinaryData().toString();
+            JsonNode body = text == null || text.isBlank() ? MAPPER.missingNode() : MAPPER.readTree(text);
+            int status = response.getStatusCode();
+            if (status / 100 != 2) {
+                throw new ArmException(method.name(), path, status, body.path("error").path("code").asText(""),
+                        body.path("error").path("message").asText(""));
+            }
+            return new Answer(status, body, response.getHeaderValue(HttpHeaderName.ETAG));
+        } catch (IOException e) {
+            throw new CliFailure(method + " " + path + ": Azure answered something that is not JSON ("
+                    + e.getMessage() + ")");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package dev.tokenmeter.cli.policy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenmeter.cli.CliFailure;
+import dev.tokenmeter.cli.Environment;
+import dev.tokenmeter.cli.ExitCode;
+import dev.tokenmeter.cli.OutputFormat;
+import dev.tokenmeter.cli.apim.ApimResource;
+import dev.tokenmeter.cli.apim.ApimService;
+import dev.tokenmeter.cli.apim.ArmOptions;
+import dev.tokenmeter.cli.apim.ResourceKey;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "deploy", mixinStandardHelpOptions = true,
+        description = {"Create or update the policy set on the service: named values, the Event Hub logger, fragments, then the policy at --scope.",
+                "Updates are conditional on the ETag read (If-Match), so a change made meanwhile is never overwritten.",
+                "What is replaced is saved first, for 'policy rollback'. A second run with nothing to change changes nothing."})
+final class DeployCommand implements Callable<Integer> {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @Mixin
+    ArmOptions arm;
+    @Mixin
+    PolicySetOptions set;
+    @Mixin
+    StateDirOption state;
+    @Option(names = "--dry-run", description = "Print the plan and change nothing.")
+    boolean dryRun;
+    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json (the plan).")
+    OutputFormat output;
+
+    private final Environment env;
+
+    DeployCommand(Environment env) {
+        this.env = env;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        DesiredSet desired = set.desired(env);
+        ApimService service = arm.connect(env);
+        Plan plan = Plan.of(service, desired);
+        PrintWriter out = env.out();
+        printPlan(plan, service, out);
+        if (!plan.missingLoggers().isEmpty()) {
+            throw new CliFailure("logger " + String.join(", ", plan.missingLoggers()) + " does not exist on "
+                    + service.id() + " and the policies write to it: pass --eventhub with --eventhub-namespace "
+                    + "(managed identity) or --eventhub-connection-string-env so deploy creates it");
+        }
+        if (dryRun || plan.pending().isEmpty()) {
+            if (output == OutputFormat.table) {
+                out.println(plan.pending().isEmpty()
+                        ? "Nothing to change: " + service.id() + " already runs policy set " + desired.name() + " " + desired.version() + "."
+                        : "Dry run: nothing was changed.");
+            }
+            out.flush();
+            return ExitCode.OK;
+        }
+        String previous = plan.changes().stream()
+                .filter(c -> c.key().equals(new ResourceKey(ResourceKey.Kind.NAMED_VALUE, PolicySetOptions.VERSION_NAMED_VALUE)))
+                .findFirst().map(c -> c.current() == null ? null
+                        : ((ApimResource.NamedValue) c.current().resource()).value()).orElse(null);
+        Snapshots snapshots = new Snapshots(state.resolve(env), service.id());
+        Path saved = snapshots.save(env.clock().instant(), service.id(), previous, desired.version(), plan.pending());
+        int done = 0;
+        for (Plan.Change c : plan.pending()) {
+            try {
+                service.write(c.desired(), c.current() == null ? null : c.current().etag());
+            } catch (CliFailure e) {
+                throw new CliFailure(e.getMessage() + " (" + done + " of " + plan.pending().size()
+                        + " changes were applied before this; 'tokenmeter policy rollback' restores the state saved in "
+                        + saved + ")", e);
+            }
+            done++;
+            if (output == OutputFormat.table) {
+                out.println((c.action() == Plan.Action.CREATE ? "created " : "updated ") + c.key());
+                out.flush();
+            }
+        }
+        if (output == OutputFormat.table) {
+            out.println("Deployed policy set " + desired.name() + " " + desired.version() + " to " + service.id()
+                    + ": " + done + " changes. Previous state saved for rollback in " + saved + ".");
+        }
+        out.flush();
+        return ExitCode.OK;
+    }
+
+    private void printPlan(Plan plan, ApimService service, PrintWriter out) throws Exception {
+        if (output == OutputFormat.json) {
+            ObjectNode root = MAPPER.createObjectNode();
+            root.put("service", service.id());
+            root.put("version", plan.set().version());
+            root.put("dryRun", dryRun);
+            ArrayNode changes = root.putArray("changes");
+            for (Plan.Change c : plan.changes()) {
+                changes.addObject().put("resource", c.key().toString()).put("action", c.action().name().toLowerCase());
+            }
+            plan.missingLoggers().forEach(l -> changes.addObject().put("resource", "logger " + l).put("action", "missing"));
+            out.println(MAPPER.writeValueAsString(root));
+            return;
+        }
+        out.println("Plan for " + service.id() + " (policy set " + plan.set().name() + " " + plan.set().version() + "):");
+        for (Plan.Change c : plan.changes()) {
+            out.println(String.format("  %-9s %s", c.action().name().toLowerCase(), c.key()));
+        }
+        for (String l : plan.missingLoggers()) {
+            out.println(String.format("  %-9s logger %s (not managed without --eventhub options)", "missing", l));
+        }
+        out.flush();
+    }
+}

@@ -1,0 +1,16 @@
+package dev.tokenmeter.cli.policy;
+
+import dev.tokenmeter.cli.apim.ApimResource;
+
+import java.util.List;
+
+/**
+ * The resources a deployment of the local set writes, in deployment order, and the loggers it needs but does not
+ * manage (no Event Hub options given): those must already exist.
+ */
+record DesiredSet(String name, String version, List<ApimResource> resources, List<String> requiredLoggers) {
+    DesiredSet {
+        resources = resources.stream().sorted((a, b) -> a.key().compareTo(b.key())).toList();
+        requiredLoggers = List.copyOf(requiredLoggers);
+    }
+}

@@ -1,0 +1,42 @@
+package dev.tokenmeter.cli;
+
+import com.azure.core.credential.AccessToken;
+import com.azure.core.credential.TokenCredential;
+import reactor.core.publisher.Mono;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Clock;
+import java.time.OffsetDateTime;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Runs the CLI in this JVM as main would, with a static Azure token and captured output. */
+public final class CliRunner {
+
+    public record Result(int exitCode, String out, String err) {
+    }
+
+    private final Map<String, String> variables = new HashMap<>();
+    private Clock clock = Clock.systemUTC();
+
+    public CliRunner env(String name, String value) {
+        variables.put(name, value);
+        return this;
+    }
+
+    public CliRunner clock(Clock clock) {
+        this.clock = clock;
+        return this;
+    }
+
+    public Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        TokenCredential credential = request -> Mono.just(new AccessToken("test-token", OffsetDateTime.now().plusHours(1)));
+        Environment env = new Environment(Map.copyOf(variables), new PrintWriter(out, true), new PrintWriter(err, true),
+                () -> credential, clock);
+        int code = Main.run(env, args);
+        return new Result(code, out.toString(), err.toString());
+    }
+}
