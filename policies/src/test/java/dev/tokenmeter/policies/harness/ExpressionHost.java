@@ -1,0 +1,113 @@
+package dev.tokenmeter.policies.harness;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * One running {@code mono policy.exe}: send a JSON command, get a JSON answer. Every answer is awaited with a
+ * timeout, and {@link #close()} always reaps the process (politely, then forcibly).
+ */
+final class ExpressionHost implements AutoCloseable {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long ANSWER_TIMEOUT_SECONDS = 30;
+
+    private final Process process;
+    private final BufferedWriter in;
+    private final BufferedReader out;
+    private final Path stderr;
+    private final ExecutorService reader = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "expression-host-reader");
+        t.setDaemon(true);
+        return t;
+    });
+
+    ExpressionHost(MonoToolchain toolchain, Path exe) {
+        try {
+            stderr = Files.createTempFile(exe.getParent(), "host", ".stderr");
+            process = new ProcessBuilder(toolchain.mono().toString(), exe.toString())
+                    .directory(exe.getParent().toFile())
+                    .redirectError(stderr.toFile())
+                    .start();
+        } catch (IOException e) {
+            throw new AssertionError("cannot start mono: " + e.getMessage(), e);
+        }
+        in = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
+        out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    }
+
+    ObjectNode command(String op) {
+        return JSON.createObjectNode().put("op", op);
+    }
+
+    /** Sends a command and returns the answer; {@code ok:false} answers are returned, not thrown. */
+    JsonNode call(ObjectNode command) {
+        try {
+            in.write(JSON.writeValueAsString(command));
+            in.newLine();
+            in.flush();
+            Future<String> line = reader.submit(out::readLine);
+            String answer = line.get(ANSWER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            if (answer == null) {
+                throw new AssertionError("mono exited: " + Files.readString(stderr));
+            }
+            return JSON.readTree(answer);
+        } catch (TimeoutException e) {
+            close();
+            throw new AssertionError("expression host gave no answer within " + ANSWER_TIMEOUT_SECONDS + " s to " + command);
+        } catch (IOException | java.util.concurrent.ExecutionException e) {
+            throw new AssertionError("expression host failed on " + command + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /** Like {@link #call} but an {@code ok:false} answer fails the test. */
+    JsonNode require(ObjectNode command) {
+        JsonNode answer = call(command);
+        if (!answer.path("ok").asBoolean()) {
+            throw new AssertionError("expression host refused " + command + ": " + answer.path("error").asText());
+        }
+        return answer;
+    }
+
+    @Override
+    public void close() {
+        try {
+            in.close();
+        } catch (IOException e) {
+            // mono already gone
+        }
+        try {
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+        } finally {
+            reader.shutdownNow();
+            try {
+                Files.deleteIfExists(stderr);
+            } catch (IOException e) {
+                // left in target/, harmless
+            }
+        }
+    }
+}

@@ -1,0 +1,382 @@
+package dev.tokenmeter.policies.harness;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenmeter.policies.PolicySetDir;
+import dev.tokenmeter.policies.set.PolicySet;
+import dev.tokenmeter.usage.ParseResult;
+import dev.tokenmeter.usage.UsageRecord;
+import dev.tokenmeter.usage.UsageRecordParser;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The shipped policy set run by the harness against the documented Azure OpenAI examples, with every C#
+ * expression compiled by mcs and executed by mono. Each scenario checks the usage record the way the bridge will:
+ * schema-valid, accepted by {@link UsageRecordParser}, exact usage, right user.
+ */
+class PolicyHarnessTest {
+
+    static final String API = "apis/azure-openai.xml";
+    static final String BASE = "https://contoso-apim.azure-api.net/openai";
+    static final String OID = "3f2b8c1e-7d6a-4e21-9b0f-5a4c3d2e1f01";
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    static HarnessFixture fixture;
+    static PolicyRunner runner;
+    final UsageRecordParser parser = new UsageRecordParser();
+
+    @BeforeAll
+    static void start() {
+        fixture = new HarnessFixture(PolicySet.load(PolicySetDir.shipped()));
+        runner = new PolicyRunner(fixture.set, API, fixture.host);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (fixture != null) {
+            fixture.close();
+        }
+    }
+
+    // ---------- usage from the documented examples ----------
+
+    @Test
+    void chatCompletionsReportsTheExampleUsage() {
+        var example = ReferenceExamples.azure("2024-10-21/examples/chat_completions.json");
+        Outcome outcome = runner.run(withToken(azure("chat", example, "chat/completions")));
+        UsageRecord r = onlyRecord(outcome);
+        assertUsage(r, example, 33, 557, 590);
+        assertThat(r.operationKind()).isEqualTo("chat");
+        assertThat(r.usageSource()).isEqualTo("reported");
+        assertThat(r.stream()).isFalse();
+        assertThat(r.apiVersion()).isEqualTo("2024-10-21");
+        assertThat(r.deployment()).isEqualTo("gpt-4o-prod");
+        assertThat(r.userId()).isEqualTo(OID);
+        assertThat(r.userSource()).isEqualTo("token_claim");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(outcome.status()).isEqualTo(200);
+        assertThat(outcome.counterKeys()).containsExactly(OID);
+        assertThat(outcome.metrics()).singleElement().satisfies(m -> {
+            assertThat(m.policy()).isEqualTo("azure-openai-emit-token-metric");
+            assertThat(m.namespace()).isEqualTo("tokenmeter");
+            assertThat(m.dimensions()).hasSizeLessThanOrEqualTo(5)
+                    .containsEntry("User", OID).containsEntry("API ID", "azure-openai").containsEntry("Deployment", "gpt-4o-prod");
+        });
+        assertThat(outcome.responseHeaders()).containsEntry("x-tokenmeter-remaining-tokens", List.of("10000"));
+        // the JSON response was read with preserveContent, the backend got the request body untouched
+        assertThat(outcome.responseBodyReads()).isEqualTo(1);
+        assertThat(parse(outcome.forwardedRequestBody())).isEqualTo(example.request());
+    }
+
+    @Test
+    void completionsReportsTheExampleUsage() {
+        var example = ReferenceExamples.azure("2024-10-21/examples/completions.json");
+        UsageRecord r = onlyRecord(runner.run(withToken(azure("completions", example, "completions"))));
+        assertUsage(r, example, 6, 20, 26);
+        assertThat(r.operationKind()).isEqualTo("completions");
+    }
+
+    @Test
+    void embeddingsHaveNoCompletionTokens() {
+        var example = ReferenceExamples.azure("2024-10-21/examples/embeddings.json");
+        UsageRecord r = onlyRecord(runner.run(withToken(azure("embeddings", example, "embeddings"))));
+        assertUsage(r, example, 4, 0, 4);
+        assertThat(r.operationKind()).isEqualTo("embeddings");
+        assertThat(r.deployment()).isEqualTo("deployment-afa0669ca01e4693ae3a93baf40f26d6");
+    }
+
+    @Test
+    void responsesApiInputAndOutputTokensWithDetails() {
+        var example = ReferenceExamples.azure("2025-04-01-preview/examples/responses.json");
+        Scenario s = Scenario.post("responses", BASE + "/responses?api-version=" + example.apiVersion(), ReferenceExamples.json(example.request()))
+                .backend(new Scenario.Backend.Responds(200, "application/json", ReferenceExamples.json(example.response())));
+        UsageRecord r = onlyRecord(runner.run(withToken(s)));
+        assertThat(example.usage().path("input_tokens").asLong()).isEqualTo(34);
+        assertThat(r.promptTokens()).isEqualTo(34);
+        assertThat(r.completionTokens()).isEqualTo(9);
+        assertThat(r.totalTokens()).isEqualTo(43);
+        assertThat(r.cachedTokens()).isZero();
+        assertThat(r.reasoningTokens()).isZero();
+        assertThat(r.operationKind()).isEqualTo("responses");
+        assertThat(r.deployment()).isEqualTo("{model_name}");
+        assertThat(r.model()).isEqualTo("{model_name}");
+    }
+
+    @Test
+    void chatUsageDetailsBecomeCachedAndReasoningTokens() {
+        var example = ReferenceExamples.openai("openai-platform/chat-completions.examples.from-openai-openapi.json", "Default");
+        Scenario s = Scenario.post("chat-v1", BASE + "/v1/chat/completions", ReferenceExamples.json(example.request()))
+                .backend(new Scenario.Backend.Responds(200, "application/json; charset=utf-8", ReferenceExamples.json(example.response())));
+        UsageRecord r = onlyRecord(runner.run(withToken(s)));
+        assertUsage(r, example, 19, 10, 29);
+        assertThat(r.model()).isEqualTo("gpt-5.4");
+        assertThat(r.deployment()).isEqualTo("VAR_chat_model_id");
+        assertThat(r.apiVersion()).isNull();
+        // the fields were present (0), so the record carries them
+        assertThat(parse(onlyMessage(runner.run(withToken(s))).body()).has("cached_tokens")).isTrue();
+    }
+
+    // ---------- streaming ----------
+
+    @Test
+    void streamedChatIsEstimatedAndItsBodyNeverRead() {
+        var recorded = ReferenceExamples.recordedAzureStream();
+        ObjectNode request = recorded.request().deepCopy();
+        request.remove("stream_options");
+        int estimate = recorded.usage().path("prompt_tokens").asInt();
+        Scenario s = Scenario.post("stream", BASE + "/deployments/gpt-4o/chat/completions?api-version=2024-10-21", ReferenceExamples.json(request))
+                .backend(new Scenario.Backend.Responds(200, "text/event-stream", ReferenceExamples.recordedSseBody()))
+                .estimatedTokens(estimate);
+        Outcome outcome = runner.run(withToken(s));
+        UsageRecord r = onlyRecord(outcome);
+        assertThat(outcome.responseBodyReads()).as("a streamed body must never be read (it would be buffered)").isZero();
+        assertThat(r.stream()).isTrue();
+        assertThat(r.usageSource()).isEqualTo("estimated");
+        assertThat(r.promptTokens()).isEqualTo(14);
+        assertThat(r.completionTokens()).isZero();
+        assertThat(r.totalTokens()).isEqualTo(14);
+        assertThat(r.model()).isNull();
+        // the request gained stream_options.include_usage=true and nothing else changed
+        JsonNode forwarded = parse(outcome.forwardedRequestBody());
+        assertThat(forwarded.path("stream_options").path("include_usage").asBoolean()).isTrue();
+        ((ObjectNode) forwarded).remove("stream_options");
+        assertThat(forwarded).isEqualTo(parse(s.body()));
+    }
+
+    @Test
+    void streamOptionsSetToFalseBecomeTrueAndOtherOptionsStay() {
+        ObjectNode request = ReferenceExamples.recordedAzureStream().request().deepCopy();
+        ((ObjectNode) request.path("stream_options")).put("include_usage", false).put("include_obfuscation", true);
+        Scenario s = Scenario.post("stream-false", BASE + "/deployments/gpt-4o/chat/completions?api-version=2024-10-21", ReferenceExamples.json(request))
+                .backend(new Scenario.Backend.Responds(200, "text/event-stream", ReferenceExamples.recordedSseBody()));
+        JsonNode forwarded = parse(runner.run(withToken(s)).forwardedRequestBody());
+        assertThat(forwarded.path("stream_options")).isEqualTo(JSON.createObjectNode().put("include_usage", true).put("include_obfuscation", true));
+    }
+
+    @Test
+    void nonStreamedRequestBodyIsForwardedUnchanged() {
+        var example = ReferenceExamples.azure("2024-10-21/examples/completions.json");
+        Scenario s = azure("completions-body", example, "completions");
+        assertThat(runner.run(withToken(s)).forwardedRequestBody()).isEqualTo(s.body());
+    }
+
+    // ---------- identity ----------
+
+    @Test
+    void claimIsConfigurable() {
+        var example = ReferenceExamples.azure("2024-10-21/examples/completions.json");
+        Scenario s = azure("claim-sub", example, "completions").namedValue("tokenmeter-user-claim", "sub");
+        UsageRecord r = onlyRecord(runner.run(withToken(s)));
+        assertThat(r.userId()).isEqualTo("sub-of-alice");
+        assertThat(r.userSource()).isEqualTo("token_claim");
+    }
+
+    @Test
+    void invalidTokenIsRejectedWithoutARecord() {
+        Scenario s = azure("bad-token", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions")
+                .token(new Scenario.Token.Invalid("TokenSignatureInvalid"), jwt(Map.of("oid", List.of(OID))));
+        Outcome outcome = runner.run(s);
+        assertThat(outcome.status()).isEqualTo(401);
+        assertThat(outcome.reachedBackend()).isFalse();
+        assertThat(outcome.eventHubMessages()).isEmpty();
+    }
+
+    @Test
+    void noTokenAndNoFallbackIsA401() {
+        Outcome outcome = runner.run(azure("anonymous-rejected", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions"));
+        assertThat(outcome.status()).isEqualTo(401);
+        assertThat(outcome.responseHeaders()).containsEntry("WWW-Authenticate", List.of("Bearer"));
+        assertThat(outcome.reachedBackend()).isFalse();
+        assertThat(outcome.eventHubMessages()).isEmpty();
+        assertThat(outcome.errors()).isEmpty();
+    }
+
+    @Test
+    void noTokenIsAnonymousWhenConfigured() {
+        var example = ReferenceExamples.azure("2024-10-21/examples/completions.json");
+        UsageRecord r = onlyRecord(runner.run(azure("anonymous", example, "completions").namedValue("tokenmeter-unidentified", "anonymous")));
+        assertThat(r.userId()).isEqualTo("anonymous");
+        assertThat(r.userSource()).isEqualTo("anonymous");
+        assertUsage(r, example, 6, 20, 26);
+    }
+
+    @Test
+    void subscriptionIsTheFirstFallback() {
+        UsageRecord r = onlyRecord(runner.run(azure("subscription", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions")
+                .subscription("sub-team-a", "starter").apimUser("apim-user-1")));
+        assertThat(r.userId()).isEqualTo("sub-team-a");
+        assertThat(r.userSource()).isEqualTo("subscription");
+        assertThat(r.subscriptionId()).isEqualTo("sub-team-a");
+        assertThat(r.productId()).isEqualTo("starter");
+    }
+
+    @Test
+    void apimUserWhenConfiguredFirst() {
+        UsageRecord r = onlyRecord(runner.run(azure("apim-user", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions")
+                .subscription("sub-team-a", "starter").apimUser("apim-user-1")
+                .namedValue("tokenmeter-identity-sources", "token_claim,apim_user,subscription")));
+        assertThat(r.userId()).isEqualTo("apim-user-1");
+        assertThat(r.userSource()).isEqualTo("apim_user");
+    }
+
+    @Test
+    void forgedHeaderFromAnUntrustedCallerDoesNotChangeTheUser() {
+        Scenario s = azure("forged", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions")
+                .subscription("sub-public-1", "public")
+                .header("x-user-id", "victim@contoso.example")
+                .namedValue("tokenmeter-identity-sources", "token_claim,trusted_header,subscription")
+                .namedValue("tokenmeter-trusted-products", "internal-apps");
+        Outcome outcome = runner.run(s);
+        UsageRecord r = onlyRecord(outcome);
+        assertThat(r.userId()).isEqualTo("sub-public-1");
+        assertThat(r.userSource()).isEqualTo("subscription");
+        assertThat(outcome.counterKeys()).containsExactly("sub-public-1");
+        assertThat(outcome.metrics().get(0).dimensions()).containsEntry("User", "sub-public-1");
+    }
+
+    @Test
+    void forgedHeaderWithoutAnyIdentityStaysAnonymous() {
+        Scenario s = azure("forged-anonymous", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions")
+                .header("x-user-id", "victim@contoso.example")
+                .namedValue("tokenmeter-identity-sources", "trusted_header")
+                .namedValue("tokenmeter-unidentified", "anonymous");
+        assertThat(onlyRecord(runner.run(s)).userId()).isEqualTo("anonymous");
+    }
+
+    @Test
+    void headerFromATrustedProductIsAccepted() {
+        Scenario s = azure("trusted-product", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions")
+                .subscription("sub-chat-frontend", "internal-apps")
+                .header("x-user-id", "bob@contoso.example")
+                .namedValue("tokenmeter-identity-sources", "token_claim,trusted_header,subscription")
+                .namedValue("tokenmeter-trusted-products", "partner, internal-apps");
+        UsageRecord r = onlyRecord(runner.run(s));
+        assertThat(r.userId()).isEqualTo("bob@contoso.example");
+        assertThat(r.userSource()).isEqualTo("trusted_header");
+    }
+
+    @Test
+    void headerFromATrustedAppIdIsAccepted() {
+        Scenario s = azure("trusted-app", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions")
+                .namedValue("tokenmeter-identity-sources", "trusted_header,token_claim")
+                .namedValue("tokenmeter-trusted-app-ids", "11111111-2222-3333-4444-555555555555")
+                .header("x-user-id", "carol@contoso.example");
+        Map<String, List<String>> claims = Map.of("oid", List.of("app-service-principal"), "appid", List.of("11111111-2222-3333-4444-555555555555"));
+        UsageRecord r = onlyRecord(runner.run(s.token(new Scenario.Token.Valid(claims), jwt(claims))));
+        assertThat(r.userId()).isEqualTo("carol@contoso.example");
+        assertThat(r.userSource()).isEqualTo("trusted_header");
+    }
+
+    // ---------- errors ----------
+
+    @Test
+    void backendErrorIsRecordedWithZeroTokens() {
+        Scenario s = azure("backend-400", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions")
+                .backend(new Scenario.Backend.Responds(400, "application/json",
+                        "{\"error\":{\"code\":\"BadRequest\",\"message\":\"invalid prompt\"}}"));
+        UsageRecord r = onlyRecord(runner.run(withToken(s)));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.usageSource()).isEqualTo("none");
+        assertThat(r.promptTokens() + r.completionTokens() + r.totalTokens()).isZero();
+        assertThat(r.userId()).isEqualTo(OID);
+    }
+
+    @Test
+    void backendErrorsProduceNoRecordWhenConfigured() {
+        Scenario s = azure("backend-500-quiet", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions")
+                .backend(new Scenario.Backend.Responds(500, "application/json", "{\"error\":{\"code\":\"InternalServerError\"}}"))
+                .namedValue("tokenmeter-log-errors", "false");
+        Outcome outcome = runner.run(withToken(s));
+        assertThat(outcome.status()).isEqualTo(500);
+        assertThat(outcome.eventHubMessages()).isEmpty();
+    }
+
+    @Test
+    void unreachableBackendIsRecordedFromOnError() {
+        Scenario s = azure("backend-down", ReferenceExamples.azure("2024-10-21/examples/completions.json"), "completions")
+                .backend(new Scenario.Backend.Unreachable("connection refused"));
+        Outcome outcome = runner.run(withToken(s));
+        UsageRecord r = onlyRecord(outcome);
+        assertThat(outcome.errors()).singleElement().asString().startsWith("forward-request/BackendConnectionFailure");
+        assertThat(r.status()).isEqualTo(500);
+        assertThat(r.usageSource()).isEqualTo("none");
+        assertThat(r.totalTokens()).isZero();
+    }
+
+    // ---------- helpers ----------
+
+    static Scenario azure(String name, ReferenceExamples.Example example, String operation) {
+        String deployment = example.deployment().matches("[A-Za-z0-9._-]+") ? example.deployment() : "gpt-4o-prod";
+        return Scenario.post(name, BASE + "/deployments/" + deployment + "/" + operation + "?api-version=" + example.apiVersion(),
+                        ReferenceExamples.json(example.request()))
+                .backend(new Scenario.Backend.Responds(200, "application/json", ReferenceExamples.json(example.response())));
+    }
+
+    static Scenario withToken(Scenario s) {
+        Map<String, List<String>> claims = Map.of("oid", List.of(OID), "sub", List.of("sub-of-alice"), "appid", List.of("cli-app"));
+        return s.token(new Scenario.Token.Valid(claims), jwt(claims));
+    }
+
+    /** An unsigned compact JWT carrying the claims; validation itself is a scenario input. */
+    static String jwt(Map<String, List<String>> claims) {
+        ObjectNode payload = JSON.createObjectNode();
+        claims.forEach((k, v) -> payload.put(k, v.get(0)));
+        Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+        return b64.encodeToString("{\"alg\":\"RS256\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8)) + "."
+                + b64.encodeToString(payload.toString().getBytes(StandardCharsets.UTF_8)) + ".c2lnbmF0dXJl";
+    }
+
+    static JsonNode parse(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new AssertionError("not JSON: " + json, e);
+        }
+    }
+
+    Outcome.EventHubMessage onlyMessage(Outcome outcome) {
+        assertThat(outcome.errors()).as("policy errors").isEmpty();
+        assertThat(outcome.eventHubMessages()).hasSize(1);
+        return outcome.eventHubMessages().get(0);
+    }
+
+    /** The one usage record of the outcome, checked as the bridge checks it. */
+    UsageRecord onlyRecord(Outcome outcome) {
+        assertThat(outcome.eventHubMessages()).as("exactly one usage record").hasSize(1);
+        Outcome.EventHubMessage message = outcome.eventHubMessages().get(0);
+        byte[] bytes = message.body().getBytes(StandardCharsets.UTF_8);
+        assertThat(bytes.length).as("record size").isLessThan(2048);
+        assertThat(message.loggerId()).isEqualTo("tokenmeter-usage");
+        assertThat(message.partitionId()).isNull();
+        assertThat(UsageRecordParser.loadSchema().validate(parse(message.body()))).as(message.body()).isEmpty();
+        ParseResult result = parser.parse(bytes);
+        assertThat(result).as(message.body()).isInstanceOf(ParseResult.Valid.class);
+        UsageRecord record = ((ParseResult.Valid) result).record();
+        assertThat(message.partitionKey()).isEqualTo(record.requestId());
+        assertThat(record.policyVersion()).isEqualTo(fixture.set.manifest().version());
+        assertThat(record.timestamp()).hasToString(ScenarioContext.TIMESTAMP);
+        assertThat(record.serviceName()).isEqualTo(ScenarioContext.SERVICE);
+        assertThat(record.durationMs()).isEqualTo(ScenarioContext.ELAPSED_MS);
+        return record;
+    }
+
+    /** The expected numbers are the example's; checked against the file so a changed reference is noticed. */
+    static void assertUsage(UsageRecord r, ReferenceExamples.Example example, long prompt, long completion, long total) {
+        assertThat(example.usage().path("prompt_tokens").asLong()).as(example.path()).isEqualTo(prompt);
+        assertThat(example.usage().path("total_tokens").asLong()).as(example.path()).isEqualTo(total);
+        assertThat(r.promptTokens()).isEqualTo(prompt);
+        assertThat(r.completionTokens()).isEqualTo(completion);
+        assertThat(r.totalTokens()).isEqualTo(total);
+        assertThat(r.usageSource()).isEqualTo("reported");
+    }
+}

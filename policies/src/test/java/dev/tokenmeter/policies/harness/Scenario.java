@@ -1,0 +1,84 @@
+package dev.tokenmeter.policies.harness;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One request through the policy set, with everything APIM or the backend would decide that the harness cannot:
+ * the outcome of token validation, the backend's response (or failure), and the token-limit policy's estimate.
+ */
+record Scenario(
+        String name,
+        String method,
+        String url,
+        Map<String, List<String>> headers,
+        String body,
+        Subscription subscription,
+        String apimUserId,
+        Token token,
+        Backend backend,
+        int estimatedTokens,
+        Map<String, String> namedValues) {
+
+    /** An APIM subscription and the product it belongs to (null product: an all-APIs subscription). */
+    record Subscription(String id, String productId) {
+    }
+
+    /** What validate-azure-ad-token concludes about the bearer token the request carries. */
+    sealed interface Token {
+        record Valid(Map<String, List<String>> claims) implements Token {
+        }
+
+        record Invalid(String reason) implements Token {
+        }
+    }
+
+    sealed interface Backend {
+        record Responds(int status, String contentType, String body) implements Backend {
+        }
+
+        /** The backend could not be reached: APIM runs on-error. */
+        record Unreachable(String reason) implements Backend {
+        }
+    }
+
+    static Scenario post(String name, String url, String body) {
+        return new Scenario(name, "POST", url, Map.of("Content-Type", List.of("application/json")), body,
+                null, null, null, new Backend.Responds(200, "application/json", "{}"), 0, Map.of());
+    }
+
+    Scenario header(String header, String value) {
+        Map<String, List<String>> h = new LinkedHashMap<>(headers);
+        h.put(header, List.of(value));
+        return new Scenario(name, method, url, Map.copyOf(h), body, subscription, apimUserId, token, backend, estimatedTokens, namedValues);
+    }
+
+    Scenario subscription(String id, String productId) {
+        return new Scenario(name, method, url, headers, body, new Subscription(id, productId), apimUserId, token, backend, estimatedTokens, namedValues);
+    }
+
+    Scenario apimUser(String id) {
+        return new Scenario(name, method, url, headers, body, subscription, id, token, backend, estimatedTokens, namedValues);
+    }
+
+    /** A bearer token (an unsigned JWT carrying the claims, so AsJwt() works too) and validation's verdict. */
+    Scenario token(Token verdict, String compactJwt) {
+        return new Scenario(name, method, url, headers, body, subscription, apimUserId, verdict, backend, estimatedTokens, namedValues)
+                .header("Authorization", "Bearer " + compactJwt);
+    }
+
+    Scenario backend(Backend response) {
+        return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, response, estimatedTokens, namedValues);
+    }
+
+    Scenario estimatedTokens(int tokens) {
+        return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, backend, tokens, namedValues);
+    }
+
+    Scenario namedValue(String name, String value) {
+        Map<String, String> v = new LinkedHashMap<>(namedValues);
+        v.put(name, value);
+        return new Scenario(this.name, method, url, headers, body, subscription, apimUserId, token, backend, estimatedTokens, Map.copyOf(v));
+    }
+}
