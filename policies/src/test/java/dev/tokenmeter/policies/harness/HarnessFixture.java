@@ -19,6 +19,21 @@ final class HarnessFixture implements AutoCloseable {
         this.host = new ExpressionHost(toolchain, exe);
     }
 
+    /**
+     * Uses of .NET types APIM does not allow in expressions, as "file:line: type"; the host reads them from the
+     * compiled IL of each expression.
+     */
+    java.util.List<String> typeViolations() {
+        var answer = host.require(host.command("check")).path("value");
+        java.util.List<String> out = new java.util.ArrayList<>();
+        var expressions = set.expressions();
+        answer.forEach(v -> {
+            var e = expressions.get(v.path("id").asInt());
+            out.add((e == null ? "expression " + v.path("id").asInt() : e.location()) + ": " + v.path("type").asText());
+        });
+        return out;
+    }
+
     static Path cacheDir() {
         return PolicySetDir.shipped().resolve("target").resolve("expression-harness");
     }

@@ -39,6 +39,7 @@ class PolicyHarnessTest {
     static void start() {
         fixture = new HarnessFixture(PolicySet.load(PolicySetDir.shipped()));
         runner = new PolicyRunner(fixture.set, API, fixture.host);
+        assertThat(fixture.typeViolations()).as("types APIM does not allow in expressions").isEmpty();
     }
 
     @AfterAll

@@ -232,6 +232,8 @@ namespace Tokenmeter.Harness
             // compiler emits for lambdas (delegates) and foreach (IDisposable)
             "System.Object", "System.ValueType", "System.Func`1", "System.Func`2", "System.Func`3", "System.Action`1",
             "System.IDisposable",
+            // only ever the empty params array of JToken.ToString(Formatting, params JsonConverter[]), which APIM allows
+            "Newtonsoft.Json.JsonConverter",
         };
 
         /** Types APIM allows only some members of. */
@@ -249,10 +251,10 @@ namespace Tokenmeter.Harness
         {
             var found = new JArray();
             var seen = new HashSet<string>();
-            foreach (var method in expressions.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            // mcs compiles a lambda into a method "<E12>m__0" of the same class, or of a nested closure class
+            foreach (var method in expressions.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly))
             {
-                if (!method.Name.StartsWith("E")) continue;
-                int id = int.Parse(method.Name.Substring(1));
+                int id = System.Text.RegularExpressions.Regex.IsMatch(method.Name, "^E\\d+$") ? int.Parse(method.Name.Substring(1)) : LambdaOwner(method.Name);
                 foreach (var bad in Check(method, expressions))
                     if (seen.Add(id + bad)) found.Add(new JObject(new JProperty("id", id), new JProperty("type", bad)));
             }

@@ -1,0 +1,49 @@
+package dev.tokenmeter.policies.harness;
+
+import dev.tokenmeter.policies.PolicySetDir;
+import dev.tokenmeter.policies.set.PolicySet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The harness refuses what APIM refuses: .NET types outside the allowed list, and code that does not compile. */
+class AllowedTypesTest {
+
+    static final String IDENTITY = "fragments/tokenmeter-identity.xml";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void typesApimDoesNotAllowAreReportedAtTheirLine() {
+        PolicySetDir.copyTo(dir);
+        PolicySetDir.edit(dir, IDENTITY, "<fragment>\n", "<fragment>\n"
+                + "\t<set-variable name=\"leak\" value=\"@(System.IO.File.Exists(&quot;x&quot;) ? 1 : 0)\" />\n"
+                + "\t<set-variable name=\"env\" value=\"@(new[] { &quot;HOME&quot; }.Select(n => Environment.GetEnvironmentVariable(n)).First())\" />\n"
+                + "\t<set-variable name=\"fine\" value=\"@(Regex.IsMatch(&quot;a&quot;, &quot;a&quot;) &amp;&amp; Math.Max(1, 2) == 2)\" />\n");
+        // rawxml would hold the quotes as they are; entities keep this test's fragment short and still valid C#
+        PolicySetDir.edit(dir, IDENTITY, "@(System.IO.File.Exists(&quot;x&quot;) ? 1 : 0)", "@(System.IO.File.Exists(\"x\") ? 1 : 0)");
+        PolicySetDir.edit(dir, IDENTITY, "@(new[] { &quot;HOME&quot; }", "@(new[] { \"HOME\" }");
+        PolicySetDir.edit(dir, IDENTITY, "@(Regex.IsMatch(&quot;a&quot;, &quot;a&quot;) &amp;&amp;", "@(Regex.IsMatch(\"a\", \"a\") &&");
+        try (HarnessFixture fixture = new HarnessFixture(PolicySet.load(dir))) {
+            assertThat(fixture.typeViolations()).containsExactlyInAnyOrder(
+                    IDENTITY + ":" + PolicySetDir.lineOf(dir, IDENTITY, "name=\"leak\"") + ": System.IO.File.Exists",
+                    IDENTITY + ":" + PolicySetDir.lineOf(dir, IDENTITY, "name=\"env\"") + ": System.Environment.GetEnvironmentVariable");
+        }
+    }
+
+    @Test
+    void expressionsThatDoNotCompileNameTheirPolicyLine() {
+        PolicySetDir.copyTo(dir);
+        PolicySetDir.edit(dir, IDENTITY, "<fragment>\n", "<fragment>\n\t<set-variable name=\"typo\" value=\"@(context.Requets.Method)\" />\n");
+        MonoToolchain toolchain = MonoToolchain.requireOrSkip();
+        assertThatThrownBy(() -> ExpressionAssembly.compile(toolchain, PolicySet.load(dir).expressions().values(), dir.resolve("cache")))
+                .isInstanceOf(ExpressionAssembly.CompilationFailed.class)
+                .hasMessageContaining(IDENTITY + "(" + PolicySetDir.lineOf(dir, IDENTITY, "Requets") + ",")
+                .hasMessageContaining("Requets");
+    }
+}
