@@ -1,0 +1,248 @@
+package dev.tokenmeter.cli.openmeter;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenmeter.bridge.mapping.MappingMode;
+import dev.tokenmeter.cli.Environment;
+import dev.tokenmeter.cli.ExitCode;
+import dev.tokenmeter.cli.OutputFormat;
+import dev.tokenmeter.cli.Table;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.math.BigDecimal;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+
+@Command(name = "usage", mixinStandardHelpOptions = true,
+        description = {"A user's token usage from OpenMeter's meters, per window and model, with an optional cost column.",
+                "INPUT includes CACHED input tokens; OUTPUT includes REASONING tokens; COST prices uncached input, cached input and output."})
+public final class UsageCommand implements Callable<Integer> {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** Windows OpenMeter aggregates over. */
+    public enum Window {
+        MINUTE, HOUR, DAY, MONTH
+    }
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+    @Mixin
+    OpenMeterOptions openmeter;
+    @Mixin
+    MappingOptions mapping;
+    @Option(names = "--user", required = true, description = "The user (OpenMeter subject) whose usage to report.")
+    String user;
+    @Option(names = "--from", description = "Start, inclusive: an instant (2026-11-01T00:00:00Z) or a UTC date (2026-11-01).")
+    String from;
+    @Option(names = "--to", description = "End, exclusive: an instant or a UTC date.")
+    String to;
+    @Option(names = "--window", description = "MINUTE, HOUR, DAY or MONTH (default: one total for the whole period).")
+    Window window;
+    @Option(names = "--group-by", split = ",", defaultValue = "model", description = "model and/or deployment (default: ${DEFAULT-VALUE}).")
+    List<String> groupBy;
+    @Option(names = "--pricing", paramLabel = "FILE", description = "Prices per million input, cached input and output tokens per model (see samples/pricing.json); adds a COST column.")
+    Path pricingFile;
+    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table, csv or json.")
+    OutputFormat output;
+
+    private final Environment env;
+
+    UsageCommand(Environment env) {
+        this.env = env;
+    }
+
+    /** Token counts of one window and group. */
+    private static final class Counts {
+        double input;
+        double cached;
+        double output;
+        double reasoning;
+        double total;
+    }
+
+    private record Key(String windowStart, String windowEnd, List<String> groups) implements Comparable<Key> {
+        @Override
+        public int compareTo(Key o) {
+            int c = windowStart.compareTo(o.windowStart);
+            return c != 0 ? c : String.join("\u0000", groups).compareTo(String.join("\u0000", o.groups));
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        for (String g : groupBy) {
+            if (!g.equals("model") && !g.equals("deployment")) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--group-by " + g + ": use model and/or deployment");
+            }
+        }
+        Instant start = from == null ? null : instant("--from", from);
+        Instant end = to == null ? null : instant("--to", to);
+        OpenMeterClient client = openmeter.connect(env);
+        Pricing pricing = pricingFile == null ? null : Pricing.load(pricingFile);
+        Map<Key, Counts> rows = new TreeMap<>();
+        if (mapping.mode() == MappingMode.PER_TOKEN_TYPE) {
+            List<String> by = new ArrayList<>(groupBy);
+            by.add("type");
+            for (JsonNode row : query(client, MeterDefinitions.slugFor(mapping.prefix(), "tokens"), start, end, by)) {
+                Counts c = rows.computeIfAbsent(key(row), k -> new Counts());
+                double v = row.path("value").asDouble();
+                switch (row.path("groupBy").path("type").asText("")) {
+                    case "input" -> c.input += v;
+                    case "cache_read" -> {
+                        c.input += v;
+                        c.cached += v;
+                    }
+                    case "output" -> c.output += v;
+                    case "reasoning" -> {
+                        c.output += v;
+                        c.reasoning += v;
+                    }
+                    default -> {
+                        // a token type this version does not know: counted in the total only
+                    }
+                }
+                c.total += v;
+            }
+        } else {
+            for (String field : MeterDefinitions.REQUEST_FIELDS) {
+                for (JsonNode row : query(client, MeterDefinitions.slugFor(mapping.prefix(), field), start, end, groupBy)) {
+                    Counts c = rows.computeIfAbsent(key(row), k -> new Counts());
+                    double v = row.path("value").asDouble();
+                    switch (field) {
+                        case "prompt_tokens" -> c.input += v;
+                        case "completion_tokens" -> c.output += v;
+                        case "cached_tokens" -> c.cached += v;
+                        case "reasoning_tokens" -> c.reasoning += v;
+                        default -> c.total += v;
+                    }
+                }
+            }
+        }
+        print(rows, pricing);
+        return ExitCode.OK;
+    }
+
+    private List<JsonNode> query(OpenMeterClient client, String slug, Instant start, Instant end, List<String> by) {
+        List<Map.Entry<String, String>> q = new ArrayList<>();
+        q.add(Map.entry("subject", user));
+        if (start != null) {
+            q.add(Map.entry("from", start.toString()));
+        }
+        if (end != null) {
+            q.add(Map.entry("to", end.toString()));
+        }
+        if (window != null) {
+            q.add(Map.entry("windowSize", window.name()));
+        }
+        by.forEach(g -> q.add(Map.entry("groupBy", g)));
+        List<JsonNode> data = new ArrayList<>();
+        client.get("/api/v1/meters/" + slug + "/query", q).path("data").forEach(data::add);
+        return data;
+    }
+
+    private Key key(JsonNode row) {
+        List<String> groups = new ArrayList<>();
+        for (String g : groupBy) {
+            JsonNode v = row.path("groupBy").path(g);
+            groups.add(v.isMissingNode() || v.isNull() ? "(none)" : v.asText());
+        }
+        return new Key(row.path("windowStart").asText(""), row.path("windowEnd").asText(""), groups);
+    }
+
+    private void print(Map<Key, Counts> rows, Pricing pricing) throws Exception {
+        int modelIndex = groupBy.indexOf("model");
+        List<String> unpriced = new ArrayList<>();
+        List<String> headers = new ArrayList<>(List.of("FROM", "TO"));
+        groupBy.forEach(g -> headers.add(g.toUpperCase()));
+        headers.addAll(List.of("INPUT", "CACHED", "OUTPUT", "REASONING", "TOTAL"));
+        if (pricing != null) {
+            headers.add("COST (" + pricing.currency() + ")");
+        }
+        Table table = new Table(headers);
+        ArrayNode json = MAPPER.createArrayNode();
+        BigDecimal totalCost = BigDecimal.ZERO;
+        for (var e : rows.entrySet()) {
+            Key k = e.getKey();
+            Counts c = e.getValue();
+            Optional<BigDecimal> cost = Optional.empty();
+            if (pricing != null) {
+                String model = modelIndex < 0 ? null : k.groups().get(modelIndex);
+                cost = pricing.cost(model, c.input, c.cached, c.output);
+                if (cost.isEmpty() && !unpriced.contains(String.valueOf(model))) {
+                    unpriced.add(String.valueOf(model));
+                }
+                totalCost = totalCost.add(cost.orElse(BigDecimal.ZERO));
+            }
+            List<String> cells = new ArrayList<>(List.of(k.windowStart(), k.windowEnd()));
+            cells.addAll(k.groups());
+            for (double v : new double[]{c.input, c.cached, c.output, c.reasoning, c.total}) {
+                cells.add(number(v));
+            }
+            cost.ifPresentOrElse(x -> cells.add(x.setScale(4, java.math.RoundingMode.HALF_UP).toPlainString()),
+                    () -> {
+                        if (pricing != null) {
+                            cells.add("");
+                        }
+                    });
+            table.row(cells);
+            ObjectNode o = json.addObject().put("subject", user).put("windowStart", k.windowStart()).put("windowEnd", k.windowEnd());
+            for (int i = 0; i < groupBy.size(); i++) {
+                o.put(groupBy.get(i), k.groups().get(i));
+            }
+            o.put("inputTokens", c.input).put("cachedTokens", c.cached).put("outputTokens", c.output)
+                    .put("reasoningTokens", c.reasoning).put("totalTokens", c.total);
+            cost.ifPresent(x -> o.put("cost", x).put("currency", pricing.currency()));
+        }
+        switch (output) {
+            case json -> env.out().println(MAPPER.writeValueAsString(json));
+            case csv -> table.printCsv(env.out());
+            case table -> {
+                if (rows.isEmpty()) {
+                    env.out().println("No usage for " + user + " in this period.");
+                } else {
+                    table.print(env.out());
+                    if (pricing != null) {
+                        env.out().println("Total cost: " + totalCost.setScale(4, java.math.RoundingMode.HALF_UP).toPlainString()
+                                + " " + pricing.currency());
+                    }
+                }
+            }
+        }
+        if (!unpriced.isEmpty()) {
+            env.err().println("warning: no price for model " + String.join(", ", new TreeSet<>(unpriced))
+                    + " in " + pricingFile + "; their cost is left empty");
+        }
+        env.out().flush();
+        env.err().flush();
+    }
+
+    private static String number(double v) {
+        return v == Math.rint(v) ? String.format("%,d", (long) v) : String.format("%,.2f", v);
+    }
+
+    private Instant instant(String option, String text) {
+        try {
+            return text.length() == 10 ? LocalDate.parse(text).atStartOfDay(ZoneOffset.UTC).toInstant() : Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    option + " " + text + ": use an instant like 2026-11-01T00:00:00Z or a date like 2026-11-01");
+        }
+    }
+}
