@@ -12,8 +12,10 @@ import picocli.CommandLine.Command;
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  failure (the message says what failed, where, and what to do)",
                 "  2  usage error", "  3  drift found (policy diff, openmeter meters apply)",
-                "", "Environment: AZURE_SUBSCRIPTION_ID, TOKENMETER_RESOURCE_GROUP, TOKENMETER_APIM_SERVICE,",
-                "AZURE_RESOURCE_MANAGER_ENDPOINT, TOKENMETER_POLICY_DIR, TOKENMETER_STATE_DIR, TOKENMETER_OPENMETER_URL,",
-                "TOKENMETER_OPENMETER_TOKEN; Azure sign-in as DefaultAzureCredential reads it (az login, AZURE_CLIENT_ID, ...)."})
+                "", "Environment (flags win):",
+                "  AZURE_SUBSCRIPTION_ID, TOKENMETER_RESOURCE_GROUP, TOKENMETER_APIM_SERVICE",
+                "  AZURE_RESOURCE_MANAGER_ENDPOINT, TOKENMETER_POLICY_DIR, TOKENMETER_STATE_DIR",
+                "  TOKENMETER_OPENMETER_URL, TOKENMETER_OPENMETER_TOKEN",
+                "  Azure sign-in: DefaultAzureCredential (az login, AZURE_CLIENT_ID, managed identity)"})
 public final class TokenmeterCommand {
 }

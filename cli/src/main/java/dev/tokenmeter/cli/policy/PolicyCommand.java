@@ -4,6 +4,6 @@ import picocli.CommandLine.Command;
 
 @Command(name = "policy", mixinStandardHelpOptions = true,
         description = "The token-metering policy set: validate and render it offline; diff, deploy, status and rollback on an API Management service.",
-        subcommands = {DiffCommand.class, DeployCommand.class, StatusCommand.class, RollbackCommand.class})
+        subcommands = {ValidateCommand.class, RenderCommand.class, DiffCommand.class, DeployCommand.class, StatusCommand.class, RollbackCommand.class})
 public final class PolicyCommand {
 }

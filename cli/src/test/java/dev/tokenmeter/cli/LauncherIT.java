@@ -1,0 +1,68 @@
+package dev.tokenmeter.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The CLI as a user runs it: the launcher script at the repository root, on the shaded jar that package built. */
+class LauncherIT {
+
+    private static final Path ROOT = Path.of(System.getProperty("tokenmeter.root", "..")).toAbsolutePath().normalize();
+
+    record Run(int exitCode, String out, String err) {
+    }
+
+    private static Run launch(Path tmp, String... args) throws IOException, InterruptedException {
+        assertThat(Path.of(System.getProperty("tokenmeter.cliJar"))).as("the shaded jar built by package").exists();
+        List<String> command = new ArrayList<>(List.of(ROOT.resolve("tokenmeter").toString()));
+        command.addAll(List.of(args));
+        Path out = tmp.resolve("out.txt");
+        Path err = tmp.resolve("err.txt");
+        Process p = new ProcessBuilder(command).directory(ROOT.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("launcher finished").isTrue();
+        } finally {
+            p.destroyForcibly();
+            p.waitFor();
+        }
+        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @Test
+    void helpListsTheCommandsAndExitCodes(@TempDir Path tmp) throws Exception {
+        Run r = launch(tmp, "--help");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("policy", "openmeter", "usage", "generate-completion", "3  drift found");
+    }
+
+    @Test
+    void validatesTheRepositoryPolicySet(@TempDir Path tmp) throws Exception {
+        Run r = launch(tmp, "policy", "validate", "policies");
+        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("is valid");
+        assertThat(r.err()).isEmpty();
+    }
+
+    @Test
+    void aWrongOptionIsAUsageError(@TempDir Path tmp) throws Exception {
+        Run r = launch(tmp, "policy", "diff", "--no-such-option");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("Unknown option: '--no-such-option'");
+    }
+
+    @Test
+    void generatesShellCompletion(@TempDir Path tmp) throws Exception {
+        Run r = launch(tmp, "generate-completion");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("complete -F", "tokenmeter");
+    }
+}
