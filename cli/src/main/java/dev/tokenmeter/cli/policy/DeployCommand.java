@@ -51,7 +51,9 @@ final class DeployCommand implements Callable<Integer> {
         ApimService service = arm.connect(env);
         Plan plan = Plan.of(service, desired);
         PrintWriter out = env.out();
-        printPlan(plan, service, out);
+        if (dryRun || output == OutputFormat.json) {
+            printPlan(plan, service, out);
+        }
         if (!plan.missingLoggers().isEmpty()) {
             throw new CliFailure("logger " + String.join(", ", plan.missingLoggers()) + " does not exist on "
                     + service.id() + " and the policies write to it: pass --eventhub with --eventhub-namespace "
@@ -89,7 +91,8 @@ final class DeployCommand implements Callable<Integer> {
         }
         if (output == OutputFormat.table) {
             out.println("Deployed policy set " + desired.name() + " " + desired.version() + " to " + service.id()
-                    + ": " + done + " changes. Previous state saved for rollback in " + saved + ".");
+                    + ": " + done + " changed, " + (plan.changes().size() - done) + " unchanged. Previous state saved for rollback in "
+                    + saved + ".");
         }
         out.flush();
         return ExitCode.OK;

@@ -1,0 +1,90 @@
+package dev.tokenmeter.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tokenmeter.testkit.ArmContractServer;
+import dev.tokenmeter.testkit.OpenMeterContractServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The session docs/cli.md shows, run for real against the local ARM and OpenMeter servers with the repository's
+ * policy set. The transcript is written to cli/target/cli-session.md, from where the docs take it.
+ */
+class CliSessionTranscriptTest {
+
+    private static final Path ROOT = Path.of(System.getProperty("tokenmeter.root", "..")).toAbsolutePath().normalize();
+    private static final String SERVICE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ai"
+            + "/providers/Microsoft.ApiManagement/service/apim-contoso-ai";
+
+    private final ArmContractServer arm = ArmContractServer.start();
+    private final OpenMeterContractServer openmeter = OpenMeterContractServer.start();
+    private final StringBuilder transcript = new StringBuilder();
+    @TempDir
+    Path tmp;
+
+    @AfterEach
+    void stop() {
+        arm.close();
+        openmeter.close();
+    }
+
+    private CliRunner.Result step(String commandLine) {
+        CliRunner runner = new CliRunner()
+                .env("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
+                .env("TOKENMETER_RESOURCE_GROUP", "rg-ai")
+                .env("TOKENMETER_APIM_SERVICE", "apim-contoso-ai")
+                .env("AZURE_RESOURCE_MANAGER_ENDPOINT", arm.baseUri().toString())
+                .env("TOKENMETER_POLICY_DIR", ROOT.resolve("policies").toString())
+                .env("TOKENMETER_STATE_DIR", tmp.toString())
+                .env("TOKENMETER_OPENMETER_URL", openmeter.baseUri().toString())
+                .env("TOKENMETER_OPENMETER_TOKEN", "om_example_token");
+        List<String> args = List.of(commandLine.split(" +"));
+        CliRunner.Result r = runner.run(args.stream().map(a -> a.equals("samples/pricing.json") || a.equals("policies")
+                ? ROOT.resolve(a).toString() : a).toArray(String[]::new));
+        // shown as a user in the repository root would see it
+        transcript.append("$ ./tokenmeter ").append(commandLine).append('\n')
+                .append(r.out().replace(openmeter.baseUri().toString(), "https://openmeter.cloud")
+                        .replace(ROOT.toString() + "/", "")).append(r.err());
+        if (r.exitCode() != 0) {
+            transcript.append("$ echo $?\n").append(r.exitCode()).append('\n');
+        }
+        transcript.append('\n');
+        return r;
+    }
+
+    @Test
+    void session() throws Exception {
+        new dev.tokenmeter.cli.openmeter.SessionMeters(openmeter);
+        String deploy = "policy deploy --scope api:azure-openai --eventhub-namespace ehns-contoso.servicebus.windows.net"
+                + " --eventhub apim-usage --logger-identity 6f1c2b9e-0000-4000-8000-000000000001";
+
+        assertThat(step("policy validate policies").exitCode()).isZero();
+        assertThat(step(deploy + " --dry-run").exitCode()).isZero();
+        assertThat(step(deploy).exitCode()).isZero();
+        assertThat(step("policy diff --scope api:azure-openai").exitCode()).isZero();
+
+        // someone raises the per-user limit in the portal
+        String limits = SERVICE + "/namedValues/tokenmeter-tokens-per-minute";
+        ObjectNode changed = arm.properties(limits).orElseThrow().put("value", "50000");
+        arm.changeOnServer(limits, changed);
+        assertThat(step("policy diff --scope api:azure-openai").exitCode()).isEqualTo(3);
+        assertThat(step("policy status --scope api:azure-openai").exitCode()).isZero();
+
+        assertThat(step("openmeter meters apply").exitCode()).isZero();
+        assertThat(step("openmeter meters apply").exitCode()).isZero();
+        assertThat(step("usage --user alice@contoso.com --from 2026-11-01 --to 2026-11-03 --window DAY"
+                + " --pricing samples/pricing.json").exitCode()).isZero();
+
+        assertThat(arm.violations()).isEmpty();
+        assertThat(openmeter.violations()).isEmpty();
+        assertThat(transcript).doesNotContain("om_example_token");
+        Files.writeString(Path.of("target/cli-session.md"), transcript.toString().replace(tmp.toString(), "~/.tokenmeter"));
+    }
+}
