@@ -1,0 +1,133 @@
+package dev.tokenmeter.cli.replay;
+
+import dev.tokenmeter.bridge.deadletter.DirectoryDeadLetterStore;
+import dev.tokenmeter.bridge.mapping.EventMapper;
+import dev.tokenmeter.bridge.mapping.EventSettings;
+import dev.tokenmeter.bridge.mapping.PerTokenTypeEventMapper;
+import dev.tokenmeter.bridge.mapping.RequestEventMapper;
+import dev.tokenmeter.bridge.openmeter.OpenMeterSink;
+import dev.tokenmeter.bridge.pipeline.CheckpointListener;
+import dev.tokenmeter.bridge.pipeline.CheckpointTracker;
+import dev.tokenmeter.bridge.pipeline.Pipeline;
+import dev.tokenmeter.bridge.pipeline.PipelineMetrics;
+import dev.tokenmeter.bridge.pipeline.PipelineSettings;
+import dev.tokenmeter.bridge.report.UsageTable;
+import dev.tokenmeter.cli.CliFailure;
+import dev.tokenmeter.cli.Environment;
+import dev.tokenmeter.cli.ExitCode;
+import dev.tokenmeter.cli.Table;
+import dev.tokenmeter.cli.openmeter.MappingOptions;
+import dev.tokenmeter.usage.UsageRecordParser;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "replay", mixinStandardHelpOptions = true,
+        description = {"Send usage records (JSONL) through the bridge core to OpenMeter: backfill, or recovery from the bridge's dead letters.",
+                "FILE or DIR (every .jsonl/.json under it) may hold usage records or dead-letter lines, whose original records are replayed.",
+                "OpenMeter de-duplicates by event id, so a record replayed twice is counted once."})
+public final class ReplayCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+    @Parameters(paramLabel = "FILE|DIR", description = "JSONL usage records or dead letters; - for standard input.")
+    String input;
+    @Mixin
+    MappingOptions mapping;
+    @Option(names = "--openmeter-url", paramLabel = "URL", description = "OpenMeter base URL (env TOKENMETER_OPENMETER_URL).")
+    String url;
+    @Option(names = "--openmeter-token", paramLabel = "TOKEN", description = "OpenMeter API token (env TOKENMETER_OPENMETER_TOKEN, preferred).")
+    String token;
+    @Option(names = "--event-source", description = "CloudEvents source (default: apim/<service name of each record>, as the bridge sends).")
+    String eventSource;
+    @Option(names = "--dead-letter-dir", paramLabel = "DIR", defaultValue = "replay-dead-letters",
+            description = "Where records that fail again are kept (default: ${DEFAULT-VALUE}).")
+    Path deadLetterDir;
+    @Option(names = "--timeout", defaultValue = "PT5M", description = "How long to wait for OpenMeter to accept everything (default: ${DEFAULT-VALUE}).")
+    Duration timeout;
+
+    private final Environment env;
+
+    ReplayCommand(Environment env) {
+        this.env = env;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        String u = url != null ? url : env.variable("TOKENMETER_OPENMETER_URL").orElseThrow(() ->
+                new ParameterException(spec.commandLine(), "Missing --openmeter-url (or environment variable TOKENMETER_OPENMETER_URL)"));
+        String t = token != null ? token : env.variable("TOKENMETER_OPENMETER_TOKEN").orElse(null);
+        Path in = Path.of(input);
+        if (!input.equals("-") && !Files.exists(in)) {
+            throw new CliFailure("replay input " + in.toAbsolutePath() + " does not exist: pass a JSONL file or a directory of them");
+        }
+        EventSettings events = new EventSettings(eventSource, mapping.eventType());
+        EventMapper mapper = switch (mapping.mode()) {
+            case REQUEST -> new RequestEventMapper(events);
+            case PER_TOKEN_TYPE -> new PerTokenTypeEventMapper(events);
+        };
+        DirectoryDeadLetterStore deadLetters = new DirectoryDeadLetterStore(deadLetterDir);
+        UsageTable delivered = new UsageTable();
+        ReplayReader reader = new ReplayReader();
+        // a replay has nowhere to checkpoint: a rerun re-sends, and OpenMeter de-duplicates by event id
+        CheckpointTracker tracker = new CheckpointTracker(CheckpointListener.NONE);
+        boolean settled;
+        try (OpenMeterSink sink = new OpenMeterSink(URI.create(u.replaceAll("/+$", "")), t, Duration.ofSeconds(30))) {
+            Pipeline pipeline = new Pipeline(PipelineSettings.defaults(), new UsageRecordParser(), mapper, sink,
+                    deadLetters, tracker, new PipelineMetrics(new SimpleMeterRegistry()), delivered, Clock.systemUTC());
+            try {
+                if (input.equals("-")) {
+                    reader.feed("stdin", System.in, pipeline);
+                } else {
+                    reader.feed(in, pipeline);
+                }
+            } catch (IOException e) {
+                pipeline.close(Duration.ofSeconds(5));
+                throw new CliFailure("cannot read " + in + ": " + e.getMessage());
+            }
+            settled = pipeline.close(timeout);
+        }
+        List<UsageTable.Row> rows = delivered.rows();
+        long deliveredRecords = rows.stream().mapToLong(UsageTable.Row::requests).sum();
+        if (!rows.isEmpty()) {
+            Table table = new Table(List.of("USER", "MODEL", "REQUESTS", "PROMPT", "COMPLETION", "CACHED", "REASONING", "TOTAL"));
+            rows.forEach(r -> table.row(List.of(r.user(), r.model(), n(r.requests()), n(r.prompt()), n(r.completion()),
+                    n(r.cached()), n(r.reasoning()), n(r.total()))));
+            table.print(env.out());
+        }
+        env.out().println("Replayed " + reader.records() + " records from " + (input.equals("-") ? "standard input" : input)
+                + (reader.unwrappedDeadLetters() > 0 ? " (" + reader.unwrappedDeadLetters() + " taken from dead letters)" : "")
+                + " to " + u + " as " + mapping.mode() + " events: " + deliveredRecords + " delivered"
+                + (deadLetters.written() > 0 ? ", " + deadLetters.written() + " dead-lettered again in " + deadLetterDir : "") + ".");
+        env.out().flush();
+        if (!settled) {
+            throw new CliFailure("OpenMeter did not accept every record within " + timeout + " (" + tracker.pending()
+                    + " pending): check OpenMeter and run the same replay again; records already sent are de-duplicated");
+        }
+        if (deadLetters.written() > 0) {
+            env.err().println("error: " + deadLetters.written() + " records could not be delivered; the reasons are in "
+                    + deadLetterDir + " (fix them, then replay that directory)");
+            env.err().flush();
+            return ExitCode.FAILURE;
+        }
+        return ExitCode.OK;
+    }
+
+    private static String n(long v) {
+        return String.format("%,d", v);
+    }
+}
