@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli;
 
+import dev.tokenmeter.cli.limits.LimitsCommand;
 import dev.tokenmeter.cli.openmeter.OpenMeterCommand;
 import dev.tokenmeter.cli.openmeter.UsageCommand;
 import dev.tokenmeter.cli.policy.PolicyCommand;
@@ -9,7 +10,7 @@ import picocli.CommandLine.Command;
 
 @Command(name = "tokenmeter", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Per-user metering and limits for Azure OpenAI behind Azure API Management.", ""},
-        subcommands = {PolicyCommand.class, OpenMeterCommand.class, UsageCommand.class, ReplayCommand.class, AutoComplete.GenerateCompletion.class},
+        subcommands = {PolicyCommand.class, OpenMeterCommand.class, UsageCommand.class, LimitsCommand.class, ReplayCommand.class, AutoComplete.GenerateCompletion.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  failure (the message says what failed, where, and what to do)",
                 "  2  usage error", "  3  drift found (policy diff, openmeter meters apply)",
