@@ -46,8 +46,8 @@ class CliSessionTranscriptTest {
                 .env("TOKENMETER_OPENMETER_URL", openmeter.baseUri().toString())
                 .env("TOKENMETER_OPENMETER_TOKEN", "om_example_token");
         List<String> args = List.of(commandLine.split(" +"));
-        CliRunner.Result r = runner.run(args.stream().map(a -> a.equals("samples/pricing.json") || a.equals("policies")
-                ? ROOT.resolve(a).toString() : a).toArray(String[]::new));
+        CliRunner.Result r = runner.run(args.stream().map(a -> a.startsWith("samples/") || a.equals("policies")
+                ? ROOT.resolve(a).toString() : a.equals("dead-letters") ? tmp.resolve(a).toString() : a).toArray(String[]::new));
         // shown as a user in the repository root would see it
         transcript.append("$ ./tokenmeter ").append(commandLine).append('\n')
                 .append(r.out().replace(openmeter.baseUri().toString(), "https://openmeter.cloud")
@@ -62,6 +62,7 @@ class CliSessionTranscriptTest {
     @Test
     void session() throws Exception {
         new dev.tokenmeter.cli.openmeter.SessionMeters(openmeter);
+        new dev.tokenmeter.cli.limits.FakeEntitlements(openmeter);
         String deploy = "policy deploy --scope api:azure-openai --eventhub-namespace ehns-contoso.servicebus.windows.net"
                 + " --eventhub apim-usage --logger-identity 6f1c2b9e-0000-4000-8000-000000000001";
 
@@ -79,8 +80,13 @@ class CliSessionTranscriptTest {
 
         assertThat(step("openmeter meters apply").exitCode()).isZero();
         assertThat(step("openmeter meters apply").exitCode()).isZero();
+        assertThat(step("replay samples/usage-records/valid --dead-letter-dir dead-letters").exitCode()).isZero();
         assertThat(step("usage --user alice@contoso.com --from 2026-11-01 --to 2026-11-03 --window DAY"
                 + " --pricing samples/pricing.json").exitCode()).isZero();
+
+        assertThat(step("limits set --user alice@contoso.com --tokens 1000000 --period month").exitCode()).isZero();
+        assertThat(step("limits show --user alice@contoso.com").exitCode()).isZero();
+        assertThat(step("limits list").exitCode()).isZero();
 
         assertThat(arm.violations()).isEmpty();
         assertThat(openmeter.violations()).isEmpty();

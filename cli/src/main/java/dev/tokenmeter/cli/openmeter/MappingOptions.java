@@ -29,7 +29,7 @@ public final class MappingOptions {
         return prefix;
     }
 
-    static final class ModeConverter implements picocli.CommandLine.ITypeConverter<MappingMode> {
+    public static final class ModeConverter implements picocli.CommandLine.ITypeConverter<MappingMode> {
         @Override
         public MappingMode convert(String value) {
             return MappingMode.parse(value);

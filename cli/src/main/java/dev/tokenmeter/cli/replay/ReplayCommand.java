@@ -3,6 +3,7 @@ package dev.tokenmeter.cli.replay;
 import dev.tokenmeter.bridge.deadletter.DirectoryDeadLetterStore;
 import dev.tokenmeter.bridge.mapping.EventMapper;
 import dev.tokenmeter.bridge.mapping.EventSettings;
+import dev.tokenmeter.bridge.mapping.MappingMode;
 import dev.tokenmeter.bridge.mapping.PerTokenTypeEventMapper;
 import dev.tokenmeter.bridge.mapping.RequestEventMapper;
 import dev.tokenmeter.bridge.openmeter.OpenMeterSink;
@@ -20,7 +21,6 @@ import dev.tokenmeter.cli.openmeter.MappingOptions;
 import dev.tokenmeter.usage.UsageRecordParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -46,8 +46,11 @@ public final class ReplayCommand implements Callable<Integer> {
     CommandSpec spec;
     @Parameters(paramLabel = "FILE|DIR", description = "JSONL usage records or dead letters; - for standard input.")
     String input;
-    @Mixin
-    MappingOptions mapping;
+    @Option(names = "--mapping", paramLabel = "MODE", defaultValue = "request", converter = MappingOptions.ModeConverter.class,
+            description = "Event mapping, as the bridge's: request or per-token-type (default: ${DEFAULT-VALUE}).")
+    MappingMode mode;
+    @Option(names = "--event-type", defaultValue = EventSettings.DEFAULT_TYPE, description = "CloudEvents type (default: ${DEFAULT-VALUE}).")
+    String eventType;
     @Option(names = "--openmeter-url", paramLabel = "URL", description = "OpenMeter base URL (env TOKENMETER_OPENMETER_URL).")
     String url;
     @Option(names = "--openmeter-token", paramLabel = "TOKEN", description = "OpenMeter API token (env TOKENMETER_OPENMETER_TOKEN, preferred).")
@@ -75,8 +78,8 @@ public final class ReplayCommand implements Callable<Integer> {
         if (!input.equals("-") && !Files.exists(in)) {
             throw new CliFailure("replay input " + in.toAbsolutePath() + " does not exist: pass a JSONL file or a directory of them");
         }
-        EventSettings events = new EventSettings(eventSource, mapping.eventType());
-        EventMapper mapper = switch (mapping.mode()) {
+        EventSettings events = new EventSettings(eventSource, eventType);
+        EventMapper mapper = switch (mode) {
             case REQUEST -> new RequestEventMapper(events);
             case PER_TOKEN_TYPE -> new PerTokenTypeEventMapper(events);
         };
@@ -111,7 +114,7 @@ public final class ReplayCommand implements Callable<Integer> {
         }
         env.out().println("Replayed " + reader.records() + " records from " + (input.equals("-") ? "standard input" : input)
                 + (reader.unwrappedDeadLetters() > 0 ? " (" + reader.unwrappedDeadLetters() + " taken from dead letters)" : "")
-                + " to " + u + " as " + mapping.mode() + " events: " + deliveredRecords + " delivered"
+                + " to " + u + " as " + mode + " events: " + deliveredRecords + " delivered"
                 + (deadLetters.written() > 0 ? ", " + deadLetters.written() + " dead-lettered again in " + deadLetterDir : "") + ".");
         env.out().flush();
         if (!settled) {
