@@ -18,15 +18,9 @@ public final class CliRunner {
     }
 
     private final Map<String, String> variables = new HashMap<>();
-    private Clock clock = Clock.systemUTC();
 
     public CliRunner env(String name, String value) {
         variables.put(name, value);
-        return this;
-    }
-
-    public CliRunner clock(Clock clock) {
-        this.clock = clock;
         return this;
     }
 
@@ -35,7 +29,7 @@ public final class CliRunner {
         StringWriter err = new StringWriter();
         TokenCredential credential = request -> Mono.just(new AccessToken("test-token", OffsetDateTime.now().plusHours(1)));
         Environment env = new Environment(Map.copyOf(variables), new PrintWriter(out, true), new PrintWriter(err, true),
-                () -> credential, clock);
+                () -> credential, Clock.systemUTC());
         int code = Main.run(env, args);
         return new Result(code, out.toString(), err.toString());
     }

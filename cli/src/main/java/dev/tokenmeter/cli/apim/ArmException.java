@@ -8,21 +8,8 @@ import dev.tokenmeter.cli.CliFailure;
  * made by someone else (412), throttling that outlasted the retries (429).
  */
 public final class ArmException extends CliFailure {
-    private final int status;
-    private final String code;
-
     public ArmException(String method, String resource, int status, String code, String message) {
         super(describe(method, resource, status, code, message));
-        this.status = status;
-        this.code = code;
-    }
-
-    public int status() {
-        return status;
-    }
-
-    public String code() {
-        return code;
     }
 
     private static String describe(String method, String resource, int status, String code, String message) {
