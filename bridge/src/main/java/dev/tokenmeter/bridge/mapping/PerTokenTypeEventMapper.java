@@ -1,6 +1,5 @@
 package dev.tokenmeter.bridge.mapping;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenmeter.usage.UsageRecord;
 
 import java.util.ArrayList;
@@ -34,15 +33,15 @@ public final class PerTokenTypeEventMapper implements EventMapper {
         if (tokens <= 0) {
             return;
         }
-        ObjectNode data = CloudEventWriter.newData();
-        data.put("tokens", tokens);
-        data.put("model", modelOf(r));
-        data.put("type", type);
-        if (r.deployment() != null) {
-            data.put("deployment", r.deployment());
-        }
         events.add(CloudEventWriter.write(r.requestId() + ":" + type, settings.sourceFor(r), settings.type(),
-                r.userId(), r.timestamp(), data));
+                r.userId(), r.timestamp(), data -> {
+                    data.writeNumberField("tokens", tokens);
+                    data.writeStringField("model", modelOf(r));
+                    data.writeStringField("type", type);
+                    if (r.deployment() != null) {
+                        data.writeStringField("deployment", r.deployment());
+                    }
+                }));
     }
 
     // the model the service reported; streamed and failed requests have none, so the deployment stands in

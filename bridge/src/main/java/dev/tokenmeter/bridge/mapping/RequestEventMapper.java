@@ -1,6 +1,6 @@
 package dev.tokenmeter.bridge.mapping;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonGenerator;
 import dev.tokenmeter.usage.UsageRecord;
 
 import java.util.List;
@@ -16,28 +16,28 @@ public final class RequestEventMapper implements EventMapper {
 
     @Override
     public List<OutgoingEvent> map(UsageRecord r) {
-        ObjectNode data = CloudEventWriter.newData();
-        data.put("prompt_tokens", r.promptTokens());
-        data.put("completion_tokens", r.completionTokens());
-        data.put("total_tokens", r.totalTokens());
-        data.put("cached_tokens", r.cachedTokens());
-        data.put("reasoning_tokens", r.reasoningTokens());
-        putIfPresent(data, "model", r.model());
-        putIfPresent(data, "deployment", r.deployment());
-        putIfPresent(data, "api", r.apiId());
-        putIfPresent(data, "operation", r.operationId());
-        putIfPresent(data, "product", r.productId());
-        putIfPresent(data, "subscription", r.subscriptionId());
-        data.put("stream", r.stream());
-        data.put("usage_source", r.usageSource());
         return List.of(CloudEventWriter.write(r.requestId(), settings.sourceFor(r), settings.type(), r.userId(),
-                r.timestamp(), data));
+                r.timestamp(), data -> {
+                    data.writeNumberField("prompt_tokens", r.promptTokens());
+                    data.writeNumberField("completion_tokens", r.completionTokens());
+                    data.writeNumberField("total_tokens", r.totalTokens());
+                    data.writeNumberField("cached_tokens", r.cachedTokens());
+                    data.writeNumberField("reasoning_tokens", r.reasoningTokens());
+                    writeIfPresent(data, "model", r.model());
+                    writeIfPresent(data, "deployment", r.deployment());
+                    writeIfPresent(data, "api", r.apiId());
+                    writeIfPresent(data, "operation", r.operationId());
+                    writeIfPresent(data, "product", r.productId());
+                    writeIfPresent(data, "subscription", r.subscriptionId());
+                    data.writeBooleanField("stream", r.stream());
+                    data.writeStringField("usage_source", r.usageSource());
+                }));
     }
 
     // absent dimensions are left out rather than sent as null, so a meter's group-by never sees a "null" group
-    private static void putIfPresent(ObjectNode data, String field, String value) {
+    private static void writeIfPresent(JsonGenerator data, String field, String value) throws java.io.IOException {
         if (value != null) {
-            data.put(field, value);
+            data.writeStringField(field, value);
         }
     }
 }

@@ -6,7 +6,12 @@ import dev.tokenmeter.bridge.support.Records;
 import dev.tokenmeter.usage.ParseResult;
 import dev.tokenmeter.usage.UsageRecord;
 import dev.tokenmeter.usage.UsageRecordParser;
+import io.cloudevents.CloudEvent;
+import io.cloudevents.SpecVersion;
+import io.cloudevents.jackson.JsonFormat;
 import org.junit.jupiter.api.Test;
+
+import java.time.ZoneOffset;
 
 import java.io.IOException;
 import java.util.List;
@@ -30,6 +35,34 @@ class MappersTest {
         assertThat(first).hasSize(1);
         assertThat(again.get(0).json()).isEqualTo(first.get(0).json());
         assertThat(first.get(0).id()).isEqualTo(Records.requestId(7));
+    }
+
+    @Test
+    void theCloudEventsSdkReadsBackExactlyTheEventWeMeant() {
+        String json = new String(Records.valid(5)).replace("\"product_id\":\"ai-standard\"", "\"product_id\":null")
+                .replace("\"user_id\":\"user-0\"", "\"user_id\":\"\\u00e9l\\u00e8ve \\\"quoted\\\" \\ud83d\\ude00\"");
+        UsageRecord r = record(json.getBytes());
+        for (EventMapper mapper : List.of(new RequestEventMapper(new EventSettings(null, null)),
+                new PerTokenTypeEventMapper(new EventSettings("apim/x", "t")))) {
+            for (OutgoingEvent e : mapper.map(r)) {
+                CloudEvent read = new JsonFormat().deserialize(e.json());
+                assertThat(read.getSpecVersion()).isEqualTo(SpecVersion.V1);
+                assertThat(read.getId()).isEqualTo(e.id());
+                assertThat(read.getSubject()).isEqualTo(r.userId());
+                assertThat(read.getTime()).isEqualTo(r.timestamp().atOffset(ZoneOffset.UTC));
+                assertThat(read.getDataContentType()).isEqualTo("application/json");
+                // re-serialized by the SDK, the event carries the same attributes and data
+                assertThat(tree(new JsonFormat().serialize(read))).isEqualTo(tree(e.json()));
+            }
+        }
+    }
+
+    private static JsonNode tree(byte[] json) {
+        try {
+            return JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test
