@@ -25,8 +25,8 @@ public final class PolicySetOptions {
     @Option(names = "--dir", description = "Policy set directory holding policy-set.json (env TOKENMETER_POLICY_DIR; default: policies).")
     Path dir;
 
-    @Option(names = "--scope", description = "Where the set's policy document goes: global, product:ID, api:ID or operation:API_ID/OPERATION_ID. Without it only fragments, named values and the logger are managed.")
-    String scope;
+    @Option(names = "--scope", paramLabel = "SCOPE", description = "Where the set's policy document goes: global, product:ID, api:ID or operation:API_ID/OPERATION_ID. Repeatable. Without it only fragments, named values and the logger are managed.")
+    List<String> scopes = new ArrayList<>();
 
     @Option(names = "--set", paramLabel = "NAME=VALUE", description = "Value of a named value (default: the manifest's default). Repeatable.")
     Map<String, String> values = new LinkedHashMap<>();
@@ -102,22 +102,25 @@ public final class PolicySetOptions {
         for (PolicySetManifest.FragmentDecl f : m.fragments()) {
             resources.add(new ApimResource.Fragment(f.id(), f.description(), read(d.resolve(f.file()))));
         }
-        if (scope != null) {
-            PolicyScope s = parseScope();
-            if (m.policies().isEmpty()) {
-                throw new CliFailure("--scope " + scope + ": the policy set has no policy document to deploy");
-            }
+        if (!scopes.isEmpty() && m.policies().isEmpty()) {
+            throw new CliFailure("--scope " + scopes.get(0) + ": the policy set has no policy document to deploy");
+        }
+        for (PolicyScope s : parseScopes()) {
             resources.add(new ApimResource.Policy(s, read(d.resolve(m.policies().get(0).file()))));
         }
         return new DesiredSet(m.name(), m.version(), resources, unmanagedLoggers);
     }
 
-    PolicyScope parseScope() {
-        try {
-            return PolicyScope.parse(scope);
-        } catch (IllegalArgumentException e) {
-            throw new CliFailure("--scope: " + e.getMessage());
+    List<PolicyScope> parseScopes() {
+        List<PolicyScope> parsed = new ArrayList<>();
+        for (String scope : scopes) {
+            try {
+                parsed.add(PolicyScope.parse(scope));
+            } catch (IllegalArgumentException e) {
+                throw new CliFailure("--scope: " + e.getMessage());
+            }
         }
+        return parsed;
     }
 
     private java.util.Optional<ApimResource> logger(PolicySetManifest.LoggerDecl decl, Environment env) {

@@ -70,11 +70,12 @@ final class StatusCommand implements Callable<Integer> {
             rows.add(new Row(c.key().toString(), version, state));
         }
         plan.missingLoggers().forEach(l -> rows.add(new Row("logger " + l, "", "missing")));
-        String scope = set.scope == null ? "(no --scope: policy document not checked)" : set.parseScope().toString();
+        List<String> scopes = set.parseScopes().stream().map(Object::toString).toList();
+        String scope = scopes.isEmpty() ? "(no --scope: policy document not checked)" : String.join(", ", scopes);
         if (output == OutputFormat.json) {
             ObjectNode root = MAPPER.createObjectNode();
             root.put("service", service.id());
-            root.put("scope", set.scope == null ? null : scope);
+            scopes.forEach(root.putArray("scopes")::add);
             root.put("deployedVersion", deployedVersion);
             root.put("localVersion", desired.version());
             root.put("matchesLocal", plan.inSync());
@@ -84,7 +85,7 @@ final class StatusCommand implements Callable<Integer> {
             env.out().println(MAPPER.writeValueAsString(root));
         } else {
             env.out().println("Service:          " + service.id());
-            env.out().println("Scope:            " + scope);
+            env.out().println("Scopes:           " + scope);
             env.out().println("Deployed version: " + (deployedVersion == null ? "none (policy set not deployed)"
                     : desired.name() + " " + deployedVersion));
             env.out().println("Local version:    " + desired.name() + " " + desired.version()

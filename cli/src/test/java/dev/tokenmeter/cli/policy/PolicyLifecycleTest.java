@@ -110,6 +110,20 @@ class PolicyLifecycleTest {
     }
 
     @Test
+    void deploysThePolicyAtSeveralScopes() throws Exception {
+        Path v1 = tmp.resolve("v1");
+        PolicySetFixture.write(v1, "1.0.0", "<base />");
+        CliRunner.Result r = run(v1, "deploy", "--scope", "product:starter", "--scope", "operation:azure-openai/chat");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(arm.resourceIds()).contains(SERVICE + "/apis/azure-openai/policies/policy",
+                SERVICE + "/products/starter/policies/policy", SERVICE + "/apis/azure-openai/operations/chat/policies/policy");
+        CliRunner.Result status = run(v1, "status", "--scope", "product:starter", "--scope", "operation:azure-openai/chat");
+        assertThat(status.out()).contains("Scopes:           api:azure-openai, product:starter, operation:azure-openai/chat",
+                "policy product:starter", "policy operation:azure-openai/chat");
+        assertThat(arm.violations()).isEmpty();
+    }
+
+    @Test
     void dryRunPrintsThePlanAndWritesNothing() throws Exception {
         Path v1 = tmp.resolve("v1");
         PolicySetFixture.write(v1, "1.0.0", "<base />");
