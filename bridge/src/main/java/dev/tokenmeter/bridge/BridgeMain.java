@@ -17,6 +17,11 @@ import dev.tokenmeter.bridge.report.UsageTable;
 import dev.tokenmeter.bridge.sink.Sink;
 import dev.tokenmeter.bridge.source.FileSource;
 import dev.tokenmeter.bridge.source.Source;
+import dev.tokenmeter.bridge.source.eventhubs.EventHubsSettings;
+import dev.tokenmeter.bridge.source.eventhubs.EventHubsSource;
+import dev.tokenmeter.bridge.source.kafka.KafkaAuth;
+import dev.tokenmeter.bridge.source.kafka.KafkaSettings;
+import dev.tokenmeter.bridge.source.kafka.KafkaSource;
 import dev.tokenmeter.usage.UsageRecordParser;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -187,9 +192,32 @@ public final class BridgeMain implements Callable<Integer> {
                             "the file source needs INPUT (a JSONL file, a directory, or - for stdin)");
                 }
                 return new FileSource(options.input(), stdin);
+            case "eventhubs":
+                return new EventHubsSource(settingsOrUsageError(() -> new EventHubsSettings(
+                        options.eventHubsNamespace, options.eventHubsName, options.eventHubsConsumerGroup,
+                        options.eventHubsConnectionString, options.eventHubsStartPosition,
+                        options.eventHubsMaxBatchSize, Duration.ofMillis(options.eventHubsMaxWaitMs),
+                        Duration.ofMillis(options.eventHubsCheckpointIntervalMs), options.checkpointBlobContainerUrl,
+                        options.checkpointConnectionString, options.checkpointContainer,
+                        Duration.ofMillis(options.shutdownTimeoutMs))));
+            case "kafka":
+                return new KafkaSource(settingsOrUsageError(() -> new KafkaSettings(options.kafkaBootstrapServers,
+                        options.kafkaTopic, options.kafkaGroupId, KafkaAuth.parse(options.kafkaAuth),
+                        options.kafkaEventHubsConnectionString, options.kafkaSecurityProtocol,
+                        options.kafkaStartOffset, options.kafkaMaxPollRecords,
+                        Duration.ofMillis(options.kafkaCommitIntervalMs), Duration.ofMillis(options.kafkaSessionTimeoutMs),
+                        Duration.ofMillis(options.shutdownTimeoutMs))));
             default:
                 throw new CommandLine.ParameterException(spec.commandLine(),
                         "unknown source '" + options.source + "': use file, eventhubs or kafka");
+        }
+    }
+
+    private <T> T settingsOrUsageError(java.util.function.Supplier<T> settings) {
+        try {
+            return settings.get();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
         }
     }
 

@@ -94,6 +94,108 @@ final class BridgeOptions {
             description = "json (one JSON object per line on stderr) or text (env TOKENMETER_LOG_FORMAT; default ${DEFAULT-VALUE}).")
     String logFormat;
 
+    // Event Hubs source (TOKENMETER_SOURCE=eventhubs); see docs/bridge-sources.md
+
+    @Option(names = "--eventhubs-namespace", defaultValue = "${env:TOKENMETER_EVENTHUBS_NAMESPACE}",
+            description = "Fully qualified namespace, <name>.servicebus.windows.net (env TOKENMETER_EVENTHUBS_NAMESPACE).")
+    String eventHubsNamespace;
+
+    @Option(names = "--eventhubs-name", defaultValue = "${env:TOKENMETER_EVENTHUBS_NAME}",
+            description = "Event hub name (env TOKENMETER_EVENTHUBS_NAME).")
+    String eventHubsName;
+
+    @Option(names = "--eventhubs-consumer-group", defaultValue = "${env:TOKENMETER_EVENTHUBS_CONSUMER_GROUP:-$Default}",
+            description = "Consumer group (env TOKENMETER_EVENTHUBS_CONSUMER_GROUP; default ${DEFAULT-VALUE}).")
+    String eventHubsConsumerGroup;
+
+    @Option(names = "--eventhubs-connection-string", defaultValue = "${env:TOKENMETER_EVENTHUBS_CONNECTION_STRING}",
+            arity = "1", description = "Instead of DefaultAzureCredential; prefer the environment variable "
+                    + "TOKENMETER_EVENTHUBS_CONNECTION_STRING.")
+    String eventHubsConnectionString;
+
+    @Option(names = "--eventhubs-start-position", defaultValue = "${env:TOKENMETER_EVENTHUBS_START_POSITION:-earliest}",
+            description = "Where a partition without checkpoint starts: earliest or latest "
+                    + "(env TOKENMETER_EVENTHUBS_START_POSITION; default ${DEFAULT-VALUE}).")
+    String eventHubsStartPosition;
+
+    @Option(names = "--eventhubs-max-batch-size", defaultValue = "${env:TOKENMETER_EVENTHUBS_MAX_BATCH_SIZE:-100}",
+            description = "Events per handler call (env TOKENMETER_EVENTHUBS_MAX_BATCH_SIZE; default ${DEFAULT-VALUE}).")
+    int eventHubsMaxBatchSize;
+
+    @Option(names = "--eventhubs-max-wait-ms", defaultValue = "${env:TOKENMETER_EVENTHUBS_MAX_WAIT_MS:-1000}",
+            description = "Longest wait for a batch; an empty batch then is the partition's heartbeat "
+                    + "(env TOKENMETER_EVENTHUBS_MAX_WAIT_MS; default ${DEFAULT-VALUE}).")
+    long eventHubsMaxWaitMs;
+
+    @Option(names = "--eventhubs-checkpoint-interval-ms",
+            defaultValue = "${env:TOKENMETER_EVENTHUBS_CHECKPOINT_INTERVAL_MS:-5000}",
+            description = "At most one checkpoint per partition this often, plus one on close "
+                    + "(env TOKENMETER_EVENTHUBS_CHECKPOINT_INTERVAL_MS; default ${DEFAULT-VALUE}).")
+    long eventHubsCheckpointIntervalMs;
+
+    @Option(names = "--checkpoint-blob-container-url", defaultValue = "${env:TOKENMETER_CHECKPOINT_BLOB_CONTAINER_URL}",
+            description = "Blob container for checkpoints and ownership, https://<account>.blob.core.windows.net/<container> "
+                    + "(env TOKENMETER_CHECKPOINT_BLOB_CONTAINER_URL).")
+    String checkpointBlobContainerUrl;
+
+    @Option(names = "--checkpoint-connection-string", defaultValue = "${env:TOKENMETER_CHECKPOINT_CONNECTION_STRING}",
+            arity = "1", description = "Storage connection string instead of DefaultAzureCredential; prefer the "
+                    + "environment variable TOKENMETER_CHECKPOINT_CONNECTION_STRING.")
+    String checkpointConnectionString;
+
+    @Option(names = "--checkpoint-container", defaultValue = "${env:TOKENMETER_CHECKPOINT_CONTAINER}",
+            description = "Container name, with --checkpoint-connection-string (env TOKENMETER_CHECKPOINT_CONTAINER).")
+    String checkpointContainer;
+
+    // Kafka source (TOKENMETER_SOURCE=kafka)
+
+    @Option(names = "--kafka-bootstrap-servers", defaultValue = "${env:TOKENMETER_KAFKA_BOOTSTRAP_SERVERS}",
+            description = "host:port list; for Event Hubs <namespace>.servicebus.windows.net:9093 "
+                    + "(env TOKENMETER_KAFKA_BOOTSTRAP_SERVERS).")
+    String kafkaBootstrapServers;
+
+    @Option(names = "--kafka-topic", defaultValue = "${env:TOKENMETER_KAFKA_TOPIC}",
+            description = "Topic (for Event Hubs: the hub) (env TOKENMETER_KAFKA_TOPIC).")
+    String kafkaTopic;
+
+    @Option(names = "--kafka-group-id", defaultValue = "${env:TOKENMETER_KAFKA_GROUP_ID:-tokenmeter-bridge}",
+            description = "Consumer group (env TOKENMETER_KAFKA_GROUP_ID; default ${DEFAULT-VALUE}).")
+    String kafkaGroupId;
+
+    @Option(names = "--kafka-auth", defaultValue = "${env:TOKENMETER_KAFKA_AUTH:-none}",
+            description = "none, eventhubs-connection-string or eventhubs-oauth (env TOKENMETER_KAFKA_AUTH; default ${DEFAULT-VALUE}).")
+    String kafkaAuth;
+
+    @Option(names = "--kafka-eventhubs-connection-string",
+            defaultValue = "${env:TOKENMETER_KAFKA_EVENTHUBS_CONNECTION_STRING}", arity = "1",
+            description = "For eventhubs-connection-string auth; prefer the environment variable "
+                    + "TOKENMETER_KAFKA_EVENTHUBS_CONNECTION_STRING.")
+    String kafkaEventHubsConnectionString;
+
+    @Option(names = "--kafka-security-protocol", defaultValue = "${env:TOKENMETER_KAFKA_SECURITY_PROTOCOL}",
+            description = "Overrides the security protocol (default SASL_SSL with Event Hubs auth, PLAINTEXT otherwise) "
+                    + "(env TOKENMETER_KAFKA_SECURITY_PROTOCOL).")
+    String kafkaSecurityProtocol;
+
+    @Option(names = "--kafka-start-offset", defaultValue = "${env:TOKENMETER_KAFKA_START_OFFSET:-earliest}",
+            description = "Where a partition without committed offset starts: earliest or latest "
+                    + "(env TOKENMETER_KAFKA_START_OFFSET; default ${DEFAULT-VALUE}).")
+    String kafkaStartOffset;
+
+    @Option(names = "--kafka-max-poll-records", defaultValue = "${env:TOKENMETER_KAFKA_MAX_POLL_RECORDS:-500}",
+            description = "Records per poll (env TOKENMETER_KAFKA_MAX_POLL_RECORDS; default ${DEFAULT-VALUE}).")
+    int kafkaMaxPollRecords;
+
+    @Option(names = "--kafka-commit-interval-ms", defaultValue = "${env:TOKENMETER_KAFKA_COMMIT_INTERVAL_MS:-1000}",
+            description = "At most one offset commit this often, plus one on revocation and stop "
+                    + "(env TOKENMETER_KAFKA_COMMIT_INTERVAL_MS; default ${DEFAULT-VALUE}).")
+    long kafkaCommitIntervalMs;
+
+    @Option(names = "--kafka-session-timeout-ms", defaultValue = "${env:TOKENMETER_KAFKA_SESSION_TIMEOUT_MS:-30000}",
+            description = "How long the group waits for a silent member (a killed replica) before moving its "
+                    + "partitions (env TOKENMETER_KAFKA_SESSION_TIMEOUT_MS; default ${DEFAULT-VALUE}).")
+    long kafkaSessionTimeoutMs;
+
     String input() {
         return inputArgument != null ? inputArgument : inputOption;
     }

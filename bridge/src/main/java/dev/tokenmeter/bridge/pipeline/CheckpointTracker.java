@@ -16,6 +16,8 @@ public final class CheckpointTracker {
     private final CheckpointListener listener;
     private final Map<String, PartitionState> partitions = new ConcurrentHashMap<>();
     private final AtomicLong pending = new AtomicLong();
+    /** Tracker-wide, so a partition owned again after forget() never accepts a ticket from before. */
+    private final AtomicLong generations = new AtomicLong();
     private final Object drained = new Object();
 
     public CheckpointTracker(CheckpointListener listener) {
@@ -24,7 +26,7 @@ public final class CheckpointTracker {
 
     /** Registers a position as in flight. Returns a handle to settle it with. */
     public Ticket begin(String partition, Position position) {
-        PartitionState state = partitions.computeIfAbsent(partition, p -> new PartitionState());
+        PartitionState state = partitions.computeIfAbsent(partition, p -> new PartitionState(generations.incrementAndGet()));
         Ticket ticket;
         synchronized (state) {
             ticket = new Ticket(partition, position, state.generation);
@@ -84,8 +86,10 @@ public final class CheckpointTracker {
             return;
         }
         synchronized (state) {
-            state.generation++;
-            pending.addAndGet(-state.inFlight.size());
+            state.generation = generations.incrementAndGet();
+            // settled tickets still queued behind an unsettled one were already counted down in settle()
+            long unsettled = state.inFlight.stream().filter(t -> !t.settled).count();
+            pending.addAndGet(-unsettled);
             state.inFlight.clear();
         }
         synchronized (drained) {
@@ -142,5 +146,9 @@ public final class CheckpointTracker {
         final ArrayDeque<Ticket> inFlight = new ArrayDeque<>();
         Position safe;
         long generation;
+
+        PartitionState(long generation) {
+            this.generation = generation;
+        }
     }
 }
