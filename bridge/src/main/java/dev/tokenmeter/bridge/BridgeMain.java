@@ -217,7 +217,7 @@ public final class BridgeMain implements Callable<Integer> {
         try {
             return settings.get();
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
     }
 

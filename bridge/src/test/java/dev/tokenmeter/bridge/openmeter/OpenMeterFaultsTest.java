@@ -123,9 +123,11 @@ class OpenMeterFaultsTest {
         TestPipeline t = pipelineTo(dir, 25, 1, Duration.ofMillis(300));
         submit(t, 0, 50);
         assertThat(t.pipeline.close(Duration.ofSeconds(30))).isTrue();
+        // one send slot: the first batch of 25 times out twice, then both batches go through; the server stores
+        // the two slow copies when their answers finally return, after the client gave up on them
+        Eventually.await("both slow copies stored", Duration.ofSeconds(20), () -> openMeter.ingestedEvents().size() >= 100);
 
         assertDeliveredExactlyTheRecords(50, Set.of());
-        assertThat(openMeter.ingestedEvents().size()).as("timed-out batches were stored and resent").isGreaterThan(50);
         assertThat(t.metric("tokenmeter_retries_total{cause=\"timeout\"}")).isGreaterThanOrEqualTo(1);
     }
 
