@@ -84,10 +84,7 @@ public final class Pipeline implements AutoCloseable {
         this.sendRetry = RetryPolicy.<SendResult>builder()
                 .handleResultIf(result -> result instanceof SendResult.Retryable)
                 .handle(RuntimeException.class)
-                .withBackoff(settings.initialBackoff(), settings.maxBackoff())
-                .withJitter(0.25)
-                .withDelayFn(context -> context.getLastResult() instanceof SendResult.Retryable r
-                        && r.retryAfter() != null ? cap(r.retryAfter()) : Duration.ofMillis(-1))
+                .withDelayFn(context -> retryDelay(context.getLastResult(), context.getAttemptCount()))
                 .withMaxRetries(-1)
                 .onRetry(event -> onSendRetry(event.getLastResult(), event.getLastException(), event.getAttemptCount()))
                 .build();
@@ -316,9 +313,23 @@ public final class Pipeline implements AutoCloseable {
         }
     }
 
-    private Duration cap(Duration retryAfter) {
-        Duration limit = settings.maxBackoff().multipliedBy(10);
-        return retryAfter.compareTo(limit) > 0 ? limit : retryAfter;
+    /**
+     * Exponential backoff with jitter, or the server's Retry-After. Jitter only ever lengthens a Retry-After (never
+     * come back earlier than asked); a Retry-After is capped at ten times the longest backoff so a bogus header
+     * cannot park the bridge for hours.
+     */
+    private Duration retryDelay(SendResult last, int attempts) {
+        double jitter = 1 + java.util.concurrent.ThreadLocalRandom.current().nextDouble(0.25);
+        if (last instanceof SendResult.Retryable r && r.retryAfter() != null) {
+            Duration limit = settings.maxBackoff().multipliedBy(10);
+            Duration wait = r.retryAfter().compareTo(limit) > 0 ? limit : r.retryAfter();
+            return Duration.ofNanos((long) (wait.toNanos() * jitter));
+        }
+        long initial = settings.initialBackoff().toNanos();
+        long exponential = initial << Math.min(30, Math.max(0, attempts - 1));
+        long capped = Math.min(settings.maxBackoff().toNanos(), exponential < 0 ? Long.MAX_VALUE : exponential);
+        // within 12.5 % either side of the backoff, so replicas that failed together do not retry together
+        return Duration.ofNanos((long) (capped * (jitter - 0.125)));
     }
 
     private void deadLetter(DeadLetter.Reason reason, String detail, SourceRecord source, String requestId,
