@@ -5,7 +5,8 @@ import java.util.Map;
 
 /**
  * What one scenario produced, as APIM would have: the Event Hub messages, metric emissions, token-limit counter
- * keys, the response the client got, the request body the backend got, and any policy errors.
+ * keys, the response the client got (status, headers, body), the request body the backend got, any policy errors,
+ * and every send-request the policies made with what came of it.
  */
 record Outcome(
         int status,
@@ -16,7 +17,9 @@ record Outcome(
         List<EventHubMessage> eventHubMessages,
         List<MetricEmission> metrics,
         List<String> counterKeys,
-        List<String> errors) {
+        List<String> errors,
+        String responseBody,
+        List<PolicyRunner.Sent> sendRequests) {
 
     record EventHubMessage(String loggerId, String partitionKey, String partitionId, String body) {
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenmeter.policies.PolicySetDir;
 import dev.tokenmeter.policies.set.PolicySet;
+import dev.tokenmeter.testkit.OpenMeterContractServer;
 import dev.tokenmeter.usage.ParseResult;
 import dev.tokenmeter.usage.UsageRecord;
 import dev.tokenmeter.usage.UsageRecordParser;
@@ -33,17 +34,26 @@ class PolicyHarnessTest {
 
     static HarnessFixture fixture;
     static PolicyRunner runner;
+    /** The entitlement check in the example policy asks OpenMeter on every (uncached) request: here it always allows. */
+    static OpenMeterContractServer openmeter;
     final UsageRecordParser parser = new UsageRecordParser();
 
     @BeforeAll
     static void start() {
         fixture = new HarnessFixture(PolicySet.load(PolicySetDir.shipped()));
-        runner = new PolicyRunner(fixture.set, API, fixture.host);
+        openmeter = OpenMeterContractServer.start().route("GET", "/api/v1/subjects/[^/]+/entitlements/[^/]+/value",
+                request -> OpenMeterContractServer.Reply.json(200, "{\"hasAccess\":true,\"balance\":999000,\"usage\":1000,\"overage\":0}"));
+        runner = new PolicyRunner(fixture.set, API, fixture.host,
+                Map.of("tokenmeter-openmeter-url", openmeter.baseUri().toString()), new ApimCache());
         assertThat(fixture.typeViolations()).as("types APIM does not allow in expressions").isEmpty();
     }
 
     @AfterAll
     static void stop() {
+        if (openmeter != null) {
+            openmeter.close();
+            assertThat(openmeter.violations()).as("requests OpenMeter would refuse").isEmpty();
+        }
         if (fixture != null) {
             fixture.close();
         }
@@ -73,7 +83,8 @@ class PolicyHarnessTest {
             assertThat(m.dimensions()).hasSizeLessThanOrEqualTo(5)
                     .containsEntry("User", OID).containsEntry("API ID", "azure-openai").containsEntry("Deployment", "gpt-4o-prod");
         });
-        assertThat(outcome.responseHeaders()).containsEntry("x-tokenmeter-remaining-tokens", List.of("10000"));
+        assertThat(outcome.responseHeaders()).containsEntry("x-tokenmeter-remaining-tokens", List.of("10000"))
+                .containsEntry("x-tokenmeter-entitlement", List.of("allowed"));
         // the JSON response was read with preserveContent, the backend got the request body untouched
         assertThat(outcome.responseBodyReads()).isEqualTo(1);
         assertThat(parse(outcome.forwardedRequestBody())).isEqualTo(example.request());

@@ -11,7 +11,14 @@ import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,6 +27,10 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
@@ -34,25 +45,49 @@ final class PolicyRunner {
     /** Policies with no effect on what the harness observes: authentication to and routing of the backend. */
     private static final Set<String> NO_OBSERVABLE_EFFECT = Set.of("authentication-managed-identity", "set-backend-service", "forward-request");
 
+    /**
+     * send-request goes out for real. HTTP/1.1 like APIM's gateway (the JDK would otherwise offer an h2c upgrade no
+     * gateway sends); the per-request deadline is the policy's timeout, enforced in {@link Run#sendRequest}.
+     */
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .followRedirects(HttpClient.Redirect.NEVER).build();
+    /** Headers the JDK client sets itself and refuses from callers; APIM manages them too. */
+    private static final Set<String> TRANSPORT_HEADERS = Set.of("connection", "content-length", "host", "expect", "upgrade");
+
     private final PolicySet set;
     private final String policyFile;
     private final ExpressionHost host;
+    private final Map<String, String> namedValues;
+    private final ApimCache cache;
 
     PolicyRunner(PolicySet set, String policyFile, ExpressionHost host) {
+        this(set, policyFile, host, Map.of(), new ApimCache());
+    }
+
+    /**
+     * @param namedValues named values for every scenario of this runner (a scenario's own still win), e.g. the
+     *                    URL of the test's OpenMeter
+     * @param cache       APIM's value cache, kept across the runner's scenarios like the gateway keeps it
+     */
+    PolicyRunner(PolicySet set, String policyFile, ExpressionHost host, Map<String, String> namedValues, ApimCache cache) {
         this.set = set;
         this.policyFile = policyFile;
         this.host = host;
+        this.namedValues = Map.copyOf(namedValues);
+        this.cache = cache;
     }
 
     /** A return-response: the pipeline stops and this goes to the client. */
     private static final class Returned extends RuntimeException {
         final int status;
         final Map<String, List<String>> headers;
+        final String body;
 
-        Returned(int status, Map<String, List<String>> headers) {
+        Returned(int status, Map<String, List<String>> headers, String body) {
             super(null, null, false, false);
             this.status = status;
             this.headers = headers;
+            this.body = body;
         }
     }
 
@@ -76,6 +111,7 @@ final class PolicyRunner {
         final List<Outcome.MetricEmission> metrics = new ArrayList<>();
         final List<String> counterKeys = new ArrayList<>();
         final List<String> errors = new ArrayList<>();
+        final List<Sent> sent = new ArrayList<>();
         final Map<String, List<String>> limitHeaders = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
         String section;
 
@@ -104,6 +140,9 @@ final class PolicyRunner {
                 case "azure-openai-token-limit", "llm-token-limit" -> tokenLimit(e);
                 case "azure-openai-emit-token-metric", "llm-emit-token-metric" -> emitMetric(e);
                 case "log-to-eventhub" -> logToEventHub(e);
+                case "send-request" -> sendRequest(e);
+                case "cache-lookup-value" -> cacheLookup(e);
+                case "cache-store-value" -> cacheStore(e);
                 default -> {
                     if (!NO_OBSERVABLE_EFFECT.contains(name)) {
                         throw new AssertionError("the harness does not model <" + name + "> (line "
@@ -165,6 +204,7 @@ final class PolicyRunner {
 
         void returnResponse(Element e) {
             int status = 200;
+            String body = null;
             Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
             for (Element child : children(e)) {
                 switch (child.getTagName()) {
@@ -174,11 +214,121 @@ final class PolicyRunner {
                         children(child).forEach(v -> values.add(text(evaluate(v.getTextContent()))));
                         headers.put(child.getAttribute("name"), values);
                     }
-                    case "set-body" -> { } // the body of a rejection carries no usage; not modelled further
+                    case "set-body" -> body = text(evaluate(child.getTextContent()));
                     default -> throw new AssertionError("return-response cannot hold <" + child.getTagName() + ">");
                 }
             }
-            throw new Returned(status, headers);
+            throw new Returned(status, headers, body);
+        }
+
+        /**
+         * send-request mode="new", performed for real with java.net.http: the policy's timeout (seconds) bounds the
+         * whole exchange; with ignore-error="true" a refused connection, a timeout or a broken answer leaves the
+         * response variable null (as APIM documents), otherwise it is an error for on-error. Any HTTP status is a
+         * response. Only loopback hosts are reached: a test must never call a real service.
+         */
+        void sendRequest(Element e) {
+            String mode = e.hasAttribute("mode") ? e.getAttribute("mode") : "new";
+            if (!mode.equals("new")) {
+                throw new AssertionError("the harness models send-request mode=\"new\" only, not " + mode);
+            }
+            String variable = e.getAttribute("response-variable-name");
+            long timeoutSeconds = e.hasAttribute("timeout") ? Long.parseLong(text(evaluate(e.getAttribute("timeout")))) : 60;
+            boolean ignoreError = Boolean.parseBoolean(e.getAttribute("ignore-error"));
+            String url = null;
+            String method = null;
+            String body = null;
+            Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+            for (Element child : children(e)) {
+                switch (child.getTagName()) {
+                    case "set-url" -> url = text(evaluate(child.getTextContent().strip()));
+                    case "set-method" -> method = child.getTextContent().strip();
+                    case "set-header" -> {
+                        List<String> values = new ArrayList<>();
+                        children(child).forEach(v -> values.add(text(evaluate(v.getTextContent()))));
+                        String action = child.hasAttribute("exists-action") ? child.getAttribute("exists-action") : "override";
+                        if (action.equals("delete")) {
+                            headers.remove(child.getAttribute("name"));
+                        } else if (action.equals("append") && headers.containsKey(child.getAttribute("name"))) {
+                            headers.get(child.getAttribute("name")).addAll(values);
+                        } else if (!action.equals("skip") || !headers.containsKey(child.getAttribute("name"))) {
+                            headers.put(child.getAttribute("name"), values);
+                        }
+                    }
+                    case "set-body" -> body = text(evaluate(child.getTextContent()));
+                    default -> throw new AssertionError("the harness does not model <" + child.getTagName() + "> in send-request");
+                }
+            }
+            if (url == null || method == null) {
+                throw new AssertionError("send-request mode=new needs set-url and set-method");
+            }
+            URI uri = URI.create(url);
+            requireLoopback(uri);
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(timeoutSeconds))
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+            headers.forEach((name, values) -> {
+                if (!TRANSPORT_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                    values.forEach(v -> request.header(name, v));
+                }
+            });
+            ObjectNode result = host.command("sendresult").put("name", variable);
+            CompletableFuture<HttpResponse<String>> pending = HTTP.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString());
+            try {
+                // the client's own timeout stops waiting for headers only; this bounds the body too
+                HttpResponse<String> response = pending.get(timeoutSeconds, TimeUnit.SECONDS);
+                ObjectNode responseHeaders = JSON.createObjectNode();
+                response.headers().map().forEach((name, values) -> {
+                    if (!name.startsWith(":")) {
+                        values.forEach(responseHeaders.withArray(name)::add);
+                    }
+                });
+                result.put("status", response.statusCode()).put("reason", "").put("body", response.body()).set("headers", responseHeaders);
+                sent.add(new Sent(method, url, response.statusCode(), null));
+            } catch (TimeoutException | ExecutionException failure) {
+                pending.cancel(true);
+                Throwable cause = failure instanceof ExecutionException ? failure.getCause() : failure;
+                String reason = cause instanceof TimeoutException || cause instanceof HttpTimeoutException ? "Timeout"
+                        : cause instanceof ConnectException ? "ConnectionFailure" : "RequestFailure";
+                sent.add(new Sent(method, url, null, reason));
+                if (!ignoreError) {
+                    throw new PolicyError("send-request", reason, "send-request to " + url + " failed: " + cause, 500);
+                }
+                result.putNull("status");
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted during send-request", interrupted);
+            }
+            host.require(result);
+        }
+
+        void cacheLookup(Element e) {
+            String variable = e.getAttribute("variable-name");
+            var found = cache.lookup(text(evaluate(e.getAttribute("key"))));
+            if (found.isPresent()) {
+                storeVariable(variable, found.get());
+            } else if (e.hasAttribute("default-value")) {
+                storeVariable(variable, evaluate(e.getAttribute("default-value")));
+            }
+            // no entry and no default: APIM leaves the variable unset
+        }
+
+        void cacheStore(Element e) {
+            JsonNode value = evaluate(e.getAttribute("value"));
+            if (!value.isTextual() && !value.isInt()) {
+                throw new AssertionError("the harness caches strings and integers; cache-store-value got " + value);
+            }
+            long seconds = Long.parseLong(text(evaluate(e.getAttribute("duration"))));
+            cache.store(text(evaluate(e.getAttribute("key"))), value, Duration.ofSeconds(seconds));
+        }
+
+        void storeVariable(String name, JsonNode value) {
+            ObjectNode cmd = host.command("setvar").put("name", name);
+            if (value.isInt()) {
+                cmd.put("int", value.asInt());
+            } else {
+                cmd.put("literal", value.asText());
+            }
+            host.require(cmd);
         }
 
         void validateToken(Element e) {
@@ -262,6 +412,7 @@ final class PolicyRunner {
 
     Outcome run(Scenario scenario) {
         Function<String, String> values = name -> scenario.namedValues().containsKey(name) ? scenario.namedValues().get(name)
+                : namedValues.containsKey(name) ? namedValues.get(name)
                 : set.manifest().namedValue(name).map(PolicySetManifest.NamedValueDecl::defaultValue).orElse(null);
         Document doc;
         try {
@@ -275,6 +426,7 @@ final class PolicyRunner {
         boolean reachedBackend = false;
         String forwarded = null;
         Integer status = null;
+        String returnedBody = null;
         Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
         try {
             section(run, policies, "inbound");
@@ -294,6 +446,7 @@ final class PolicyRunner {
         } catch (Returned returned) {
             status = returned.status;
             headers.putAll(returned.headers);
+            returnedBody = returned.body;
         } catch (PolicyError error) {
             run.errors.add(error.source + "/" + error.reason + ": " + error.getMessage());
             host.require(host.command("error").put("source", error.source).put("reason", error.reason)
@@ -305,13 +458,17 @@ final class PolicyRunner {
                 section(run, policies, "on-error");
             } catch (Returned returned) {
                 status = returned.status;
+                headers.putAll(returned.headers);
+                returnedBody = returned.body;
             } catch (PolicyError inOnError) {
                 run.errors.add("on-error: " + inOnError.getMessage());
             }
         }
         JsonNode state = host.require(host.command("state")).path("value");
+        String body = returnedBody;
         if (status == null) {
             status = state.path("responseStatus").asInt();
+            body = state.path("responseBody").isNull() ? null : state.path("responseBody").asText();
             state.path("responseHeaders").fields().forEachRemaining(f -> {
                 List<String> v = new ArrayList<>();
                 f.getValue().forEach(x -> v.add(x.asText()));
@@ -319,7 +476,20 @@ final class PolicyRunner {
             });
         }
         return new Outcome(status, headers, reachedBackend, forwarded, state.path("responseBodyReads").asInt(),
-                List.copyOf(run.messages), List.copyOf(run.metrics), List.copyOf(run.counterKeys), List.copyOf(run.errors));
+                List.copyOf(run.messages), List.copyOf(run.metrics), List.copyOf(run.counterKeys), List.copyOf(run.errors),
+                body, List.copyOf(run.sent));
+    }
+
+    /** One send-request: the answer's status, or why there was none (Timeout, ConnectionFailure, RequestFailure). */
+    record Sent(String method, String url, Integer status, String failure) {
+    }
+
+    /** Literal loopback names only: resolving a real host name would already reach out of the test. */
+    private static void requireLoopback(URI uri) {
+        if (uri.getHost() == null || !Set.of("127.0.0.1", "localhost", "[::1]").contains(uri.getHost())) {
+            throw new AssertionError("send-request to " + uri + ": the harness only reaches servers the test started on loopback;"
+                    + " point the policy's URL named value at the test's server");
+        }
     }
 
     private void section(Run run, Element policies, String name) {

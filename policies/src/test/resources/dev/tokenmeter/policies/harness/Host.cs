@@ -103,6 +103,14 @@ namespace Tokenmeter.Harness
                         HeaderValues = Headers((JObject)cmd["headers"]), MessageBody = new MessageBody((string)cmd["body"]),
                     };
                     return Ok();
+                case "sendresult":
+                    // send-request's response variable: an IResponse, or null when ignore-error swallowed a failure
+                    context.VariableValues[(string)cmd["name"]] = cmd["status"] == null || cmd["status"].Type == JTokenType.Null ? null : new Response
+                    {
+                        StatusCode = (int)cmd["status"], StatusReason = (string)cmd["reason"],
+                        HeaderValues = Headers((JObject)cmd["headers"]), MessageBody = new MessageBody((string)cmd["body"]),
+                    };
+                    return Ok();
                 case "error":
                     context.LastError = new PolicyError
                     {
