@@ -59,6 +59,30 @@ class CheckpointTrackerTest {
     }
 
     @Test
+    void forgettingCountsOnlyWhatWasStillUnsettled() throws InterruptedException {
+        tracker.begin("0", Position.of(1));
+        var t2 = tracker.begin("0", Position.of(2));
+        tracker.settle(t2); // settled, but queued behind 1
+        tracker.forget("0");
+        assertThat(tracker.pending()).isZero();
+        tracker.begin("1", Position.of(1));
+        assertThat(tracker.awaitDrained(System.nanoTime() + 50_000_000L)).as("one record still in flight").isFalse();
+    }
+
+    @Test
+    void aLateTicketFromAnEarlierOwnershipNeverCountsForTheNewOne() {
+        var old = tracker.begin("0", Position.of(5));
+        tracker.forget("0");
+        var fresh = tracker.begin("0", Position.of(5));
+        tracker.settle(old);
+        assertThat(tracker.pending()).isEqualTo(1);
+        assertThat(tracker.safePosition("0")).isEmpty();
+        tracker.settle(fresh);
+        assertThat(tracker.safePosition("0")).contains(Position.of(5));
+        assertThat(tracker.pending()).isZero();
+    }
+
+    @Test
     void settlingTwiceCountsOnce() {
         var t1 = tracker.begin("0", Position.of(1));
         tracker.begin("0", Position.of(2));
