@@ -6,7 +6,6 @@ import dev.tokenmeter.bridge.pipeline.SourceRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -73,37 +72,51 @@ public final class FileSource implements Source {
         return files;
     }
 
-    private void read(String partition, InputStream raw, Pipeline pipeline) throws IOException, InterruptedException {
-        BufferedInputStream in = new BufferedInputStream(raw, 64 * 1024);
+    private void read(String partition, InputStream in, Pipeline pipeline) throws IOException, InterruptedException {
+        byte[] chunk = new byte[64 * 1024];
         ByteArrayOutputStream line = new ByteArrayOutputStream(1024);
         long lineNumber = 0;
         boolean cut = false;
-        int b;
-        while (!stopped) {
-            b = in.read();
-            if (b == '\n' || b == -1) {
-                if (b == -1 && line.size() == 0) {
-                    break;
+        int n;
+        while (!stopped && (n = in.read(chunk)) != -1) {
+            int start = 0;
+            for (int i = 0; i < n; i++) {
+                if (chunk[i] != '\n') {
+                    continue;
                 }
+                cut |= append(line, chunk, start, i - start);
                 lineNumber++;
-                byte[] bytes = stripCarriageReturn(line.toByteArray());
+                submitLine(partition, lineNumber, line, cut, pipeline);
                 line.reset();
-                if (cut) {
-                    LOG.warn("{} line {} is longer than {} bytes; only its start is kept", partition, lineNumber, MAX_LINE_BYTES);
-                    cut = false;
+                cut = false;
+                start = i + 1;
+                if (stopped) {
+                    return;
                 }
-                if (!isBlank(bytes)) {
-                    records++;
-                    pipeline.submit(new SourceRecord(partition, Position.of(lineNumber), bytes));
-                }
-                if (b == -1) {
-                    break;
-                }
-            } else if (line.size() < MAX_LINE_BYTES) {
-                line.write(b);
-            } else {
-                cut = true;
             }
+            cut |= append(line, chunk, start, n - start);
+        }
+        if (!stopped && line.size() > 0) {
+            submitLine(partition, lineNumber + 1, line, cut, pipeline);
+        }
+    }
+
+    /** Appends up to the line limit; returns whether anything had to be dropped. */
+    private static boolean append(ByteArrayOutputStream line, byte[] bytes, int offset, int length) {
+        int room = MAX_LINE_BYTES - line.size();
+        line.write(bytes, offset, Math.min(room, length));
+        return length > room;
+    }
+
+    private void submitLine(String partition, long lineNumber, ByteArrayOutputStream line, boolean cut,
+                            Pipeline pipeline) throws InterruptedException {
+        if (cut) {
+            LOG.warn("{} line {} is longer than {} bytes; only its start is kept", partition, lineNumber, MAX_LINE_BYTES);
+        }
+        byte[] bytes = stripCarriageReturn(line.toByteArray());
+        if (!isBlank(bytes)) {
+            records++;
+            pipeline.submit(new SourceRecord(partition, Position.of(lineNumber), bytes));
         }
     }
 
