@@ -10,12 +10,18 @@ public final class Eventually {
     }
 
     public static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        await(what, timeout, Duration.ofMillis(10), condition);
+    }
+
+    /** For conditions that are costly to check (a Kafka admin call), a longer pause between checks. */
+    public static void await(String what, Duration timeout, Duration pollEvery, BooleanSupplier condition)
+            throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("timed out after " + timeout + " waiting for " + what);
             }
-            Thread.sleep(10);
+            Thread.sleep(pollEvery.toMillis());
         }
     }
 }
