@@ -32,7 +32,8 @@ public record EventHubsSettings(
             namespace = cs.fullyQualifiedNamespace();
         }
         namespace = namespace.trim().toLowerCase(Locale.ROOT);
-        if (!namespace.contains(".")) {
+        // a bare name is the usual mistake; localhost is what the Event Hubs emulator's connection strings name
+        if (!namespace.contains(".") && !namespace.equals("localhost")) {
             throw new IllegalArgumentException("TOKENMETER_EVENTHUBS_NAMESPACE must be fully qualified, e.g. "
                     + namespace + ".servicebus.windows.net");
         }
