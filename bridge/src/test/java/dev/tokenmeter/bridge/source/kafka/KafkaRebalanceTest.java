@@ -67,6 +67,11 @@ class KafkaRebalanceTest {
 
                     Eventually.await("every record delivered", Duration.ofSeconds(120),
                             () -> seen.size() == RECORDS || !b.alive());
+                    // every id arrived, but the survivor may still be re-reading what the stopped instance had in
+                    // flight: it is done when its commits reach the end of every partition
+                    Map<Integer, Long> end = broker.endOffsets("usage", 4);
+                    Eventually.await("the survivor to commit the end of every partition", Duration.ofSeconds(120),
+                            Duration.ofMillis(500), () -> end.equals(broker.committedOffsets("pair", "usage")) || !b.alive());
                     assertThat(b.terminate(Duration.ofSeconds(30))).isIn(0, 143);
                 }
             }
