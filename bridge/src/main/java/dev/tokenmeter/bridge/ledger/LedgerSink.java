@@ -63,6 +63,11 @@ public final class LedgerSink implements Sink {
     }
 
     @Override
+    public String toString() {
+        return "local ledger " + file;
+    }
+
+    @Override
     public synchronized void close() {
         try {
             channel.close();
