@@ -5,8 +5,6 @@ import dev.tokenmeter.bridge.ledger.LedgerSink;
 import dev.tokenmeter.bridge.mapping.EventMapper;
 import dev.tokenmeter.bridge.mapping.EventSettings;
 import dev.tokenmeter.bridge.mapping.MappingMode;
-import dev.tokenmeter.bridge.mapping.PerTokenTypeEventMapper;
-import dev.tokenmeter.bridge.mapping.RequestEventMapper;
 import dev.tokenmeter.bridge.openmeter.OpenMeterSink;
 import dev.tokenmeter.bridge.ops.OpsServer;
 import dev.tokenmeter.bridge.pipeline.CheckpointTracker;
@@ -230,11 +228,7 @@ public final class BridgeMain implements Callable<Integer> {
     }
 
     private EventMapper createMapper() {
-        EventSettings events = new EventSettings(options.eventSource, options.eventType);
-        return switch (MappingMode.parse(options.eventMapping)) {
-            case REQUEST -> new RequestEventMapper(events);
-            case PER_TOKEN_TYPE -> new PerTokenTypeEventMapper(events);
-        };
+        return MappingMode.parse(options.eventMapping).mapper(new EventSettings(options.eventSource, options.eventType));
     }
 
     private static List<String> notReady(Source source, Pipeline pipeline) {

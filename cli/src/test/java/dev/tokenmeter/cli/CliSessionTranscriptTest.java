@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli;
 
+import dev.tokenmeter.testkit.ProjectFiles;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenmeter.testkit.ArmContractServer;
 import dev.tokenmeter.testkit.OpenMeterContractServer;
@@ -19,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class CliSessionTranscriptTest {
 
-    private static final Path ROOT = Path.of(System.getProperty("tokenmeter.root", "..")).toAbsolutePath().normalize();
+    private static final Path ROOT = ProjectFiles.root();
     private static final String SERVICE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ai"
             + "/providers/Microsoft.ApiManagement/service/apim-contoso-ai";
 

@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli;
 
+import dev.tokenmeter.testkit.ProjectFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The CLI as a user runs it: the launcher script at the repository root, on the shaded jar that package built. */
 class LauncherIT {
 
-    private static final Path ROOT = Path.of(System.getProperty("tokenmeter.root", "..")).toAbsolutePath().normalize();
+    private static final Path ROOT = ProjectFiles.root();
 
     record Run(int exitCode, String out, String err) {
     }

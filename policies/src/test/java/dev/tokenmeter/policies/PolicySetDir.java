@@ -1,5 +1,7 @@
 package dev.tokenmeter.policies;
 
+import dev.tokenmeter.testkit.ProjectFiles;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -13,7 +15,7 @@ public final class PolicySetDir {
     }
 
     public static Path projectRoot() {
-        return Path.of(System.getProperty("tokenmeter.root", "..")).toAbsolutePath().normalize();
+        return ProjectFiles.root();
     }
 
     /** {@code policies/}: the folder holding policy-set.json. */

@@ -1,5 +1,6 @@
 package dev.tokenmeter.usage;
 
+import dev.tokenmeter.testkit.ProjectFiles;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class UsageRecordParserTest {
 
-    static final Path SAMPLES = Path.of(System.getProperty("tokenmeter.root", ".."), "samples", "usage-records");
+    static final Path SAMPLES = ProjectFiles.resolve("samples/usage-records");
 
     private final UsageRecordParser parser = new UsageRecordParser();
 

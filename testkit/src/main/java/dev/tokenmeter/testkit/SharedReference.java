@@ -10,9 +10,8 @@ public final class SharedReference {
     }
 
     public static Path root() {
-        String projectRoot = System.getProperty("tokenmeter.root");
-        Path start = projectRoot != null ? Path.of(projectRoot) : Path.of("").toAbsolutePath();
-        for (Path dir = start.toAbsolutePath(); dir != null; dir = dir.getParent()) {
+        Path start = ProjectFiles.root();
+        for (Path dir = start; dir != null; dir = dir.getParent()) {
             Path candidate = dir.resolveSibling("shared").resolve("reference");
             if (Files.isDirectory(candidate)) {
                 return candidate;
@@ -21,7 +20,7 @@ public final class SharedReference {
                 return dir.resolve("shared/reference");
             }
         }
-        throw new IllegalStateException("../shared/reference not found above " + start.toAbsolutePath()
+        throw new IllegalStateException("../shared/reference not found above " + start
                 + "; the tests read the official contracts from there");
     }
 

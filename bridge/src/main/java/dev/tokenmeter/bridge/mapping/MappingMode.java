@@ -17,6 +17,13 @@ public enum MappingMode {
         return label;
     }
 
+    public EventMapper mapper(EventSettings settings) {
+        return switch (this) {
+            case REQUEST -> new RequestEventMapper(settings);
+            case PER_TOKEN_TYPE -> new PerTokenTypeEventMapper(settings);
+        };
+    }
+
     public static MappingMode parse(String value) {
         for (MappingMode mode : values()) {
             if (mode.label.equalsIgnoreCase(value) || mode.name().equalsIgnoreCase(value)) {

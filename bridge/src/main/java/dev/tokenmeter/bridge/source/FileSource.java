@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -29,12 +30,19 @@ public final class FileSource implements Source {
 
     private final String input;
     private final InputStream stdin;
+    private final UnaryOperator<byte[]> recordOf;
     private volatile boolean stopped;
     private long records;
 
     public FileSource(String input, InputStream stdin) {
+        this(input, stdin, UnaryOperator.identity());
+    }
+
+    /** {@code recordOf} turns each line into the record to submit (replay unwraps dead letters with it). */
+    public FileSource(String input, InputStream stdin, UnaryOperator<byte[]> recordOf) {
         this.input = input;
         this.stdin = stdin;
+        this.recordOf = recordOf;
     }
 
     @Override
@@ -116,7 +124,7 @@ public final class FileSource implements Source {
         byte[] bytes = stripCarriageReturn(line.toByteArray());
         if (!isBlank(bytes)) {
             records++;
-            pipeline.submit(new SourceRecord(partition, Position.of(lineNumber), bytes));
+            pipeline.submit(new SourceRecord(partition, Position.of(lineNumber), recordOf.apply(bytes)));
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.tokenmeter.bridge.support;
 
+import dev.tokenmeter.testkit.ProjectFiles;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
@@ -10,7 +12,7 @@ public final class Records {
     }
 
     public static Path samples() {
-        return Path.of(System.getProperty("tokenmeter.root", ".."), "samples", "usage-records");
+        return ProjectFiles.resolve("samples/usage-records");
     }
 
     public static String requestId(int i) {

@@ -4,8 +4,6 @@ import dev.tokenmeter.bridge.deadletter.DirectoryDeadLetterStore;
 import dev.tokenmeter.bridge.mapping.EventMapper;
 import dev.tokenmeter.bridge.mapping.EventSettings;
 import dev.tokenmeter.bridge.mapping.MappingMode;
-import dev.tokenmeter.bridge.mapping.PerTokenTypeEventMapper;
-import dev.tokenmeter.bridge.mapping.RequestEventMapper;
 import dev.tokenmeter.bridge.openmeter.OpenMeterSink;
 import dev.tokenmeter.bridge.pipeline.CheckpointListener;
 import dev.tokenmeter.bridge.pipeline.CheckpointTracker;
@@ -13,6 +11,7 @@ import dev.tokenmeter.bridge.pipeline.Pipeline;
 import dev.tokenmeter.bridge.pipeline.PipelineMetrics;
 import dev.tokenmeter.bridge.pipeline.PipelineSettings;
 import dev.tokenmeter.bridge.report.UsageTable;
+import dev.tokenmeter.bridge.source.FileSource;
 import dev.tokenmeter.cli.CliFailure;
 import dev.tokenmeter.cli.Environment;
 import dev.tokenmeter.cli.ExitCode;
@@ -78,14 +77,12 @@ public final class ReplayCommand implements Callable<Integer> {
         if (!input.equals("-") && !Files.exists(in)) {
             throw new CliFailure("replay input " + in.toAbsolutePath() + " does not exist: pass a JSONL file or a directory of them");
         }
-        EventSettings events = new EventSettings(eventSource, eventType);
-        EventMapper mapper = switch (mode) {
-            case REQUEST -> new RequestEventMapper(events);
-            case PER_TOKEN_TYPE -> new PerTokenTypeEventMapper(events);
-        };
+        EventMapper mapper = mode.mapper(new EventSettings(eventSource, eventType));
         DirectoryDeadLetterStore deadLetters = new DirectoryDeadLetterStore(deadLetterDir);
         UsageTable delivered = new UsageTable();
-        ReplayReader reader = new ReplayReader();
+        DeadLetterUnwrapper unwrapper = new DeadLetterUnwrapper();
+        // the bridge's own file source reads the JSONL (bytes kept as they are); dead letters are unwrapped on the way
+        FileSource source = new FileSource(input, System.in, unwrapper);
         // a replay has nowhere to checkpoint: a rerun re-sends, and OpenMeter de-duplicates by event id
         CheckpointTracker tracker = new CheckpointTracker(CheckpointListener.NONE);
         boolean settled;
@@ -93,11 +90,7 @@ public final class ReplayCommand implements Callable<Integer> {
             Pipeline pipeline = new Pipeline(PipelineSettings.defaults(), new UsageRecordParser(), mapper, sink,
                     deadLetters, tracker, new PipelineMetrics(new SimpleMeterRegistry()), delivered, Clock.systemUTC());
             try {
-                if (input.equals("-")) {
-                    reader.feed("stdin", System.in, pipeline);
-                } else {
-                    reader.feed(in, pipeline);
-                }
+                source.run(pipeline);
             } catch (IOException e) {
                 pipeline.close(Duration.ofSeconds(5));
                 throw new CliFailure("cannot read " + in + ": " + e.getMessage());
@@ -112,8 +105,8 @@ public final class ReplayCommand implements Callable<Integer> {
                     n(r.cached()), n(r.reasoning()), n(r.total()))));
             table.print(env.out());
         }
-        env.out().println("Replayed " + reader.records() + " records from " + (input.equals("-") ? "standard input" : input)
-                + (reader.unwrappedDeadLetters() > 0 ? " (" + reader.unwrappedDeadLetters() + " taken from dead letters)" : "")
+        env.out().println("Replayed " + source.records() + " records from " + (input.equals("-") ? "standard input" : input)
+                + (unwrapper.unwrapped() > 0 ? " (" + unwrapper.unwrapped() + " taken from dead letters)" : "")
                 + " to " + u + " as " + mode + " events: " + deliveredRecords + " delivered"
                 + (deadLetters.written() > 0 ? ", " + deadLetters.written() + " dead-lettered again in " + deadLetterDir : "") + ".");
         env.out().flush();

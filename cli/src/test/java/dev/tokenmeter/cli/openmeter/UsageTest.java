@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli.openmeter;
 
+import dev.tokenmeter.testkit.ProjectFiles;
 import dev.tokenmeter.cli.CliRunner;
 import dev.tokenmeter.testkit.OpenMeterContractServer;
 import dev.tokenmeter.testkit.OpenMeterContractServer.Reply;
@@ -50,7 +51,7 @@ class UsageTest {
     @Test
     void reportsPerModelWithCost() {
         answerRequestMeters();
-        Path pricing = Path.of(System.getProperty("tokenmeter.root", "..")).resolve("samples/pricing.json");
+        Path pricing = ProjectFiles.root().resolve("samples/pricing.json");
         CliRunner.Result r = usage("--pricing", pricing.toString());
         assertThat(r.exitCode()).as(r.err()).isZero();
         // gpt-4o: (1.2M - 0.2M) * 2.50 + 0.2M * 1.25 + 0.3M * 10 = 2.50 + 0.25 + 3.00 = 5.75 USD

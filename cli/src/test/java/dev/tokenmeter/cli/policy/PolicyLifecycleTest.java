@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli.policy;
 
+import dev.tokenmeter.testkit.ProjectFiles;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tokenmeter.cli.CliRunner;
 import dev.tokenmeter.testkit.ArmContractServer;
@@ -149,7 +150,7 @@ class PolicyLifecycleTest {
 
     @Test
     void deploysTheRepositoryPolicySetAsTheContractAllows() {
-        Path repoSet = Path.of(System.getProperty("tokenmeter.root", "..")).resolve("policies");
+        Path repoSet = ProjectFiles.root().resolve("policies");
         CliRunner.Result r = run(repoSet, "deploy");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(arm.violations()).isEmpty();

@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli.policy;
 
+import dev.tokenmeter.testkit.ProjectFiles;
 import dev.tokenmeter.cli.CliRunner;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -12,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** validate and render are the policies module's validator and renderer behind the command line. */
 class ValidateRenderTest {
 
-    private static final Path REPO_SET = Path.of(System.getProperty("tokenmeter.root", "..")).resolve("policies");
+    private static final Path REPO_SET = ProjectFiles.root().resolve("policies");
 
     @Test
     void theRepositorySetIsValid() {

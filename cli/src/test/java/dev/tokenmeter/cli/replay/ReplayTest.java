@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli.replay;
 
+import dev.tokenmeter.testkit.ProjectFiles;
 import dev.tokenmeter.cli.CliRunner;
 import dev.tokenmeter.testkit.OpenMeterContractServer;
 import org.junit.jupiter.api.AfterEach;
@@ -17,7 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** replay feeds JSONL through the bridge core to OpenMeter, whose contract server checks every event. */
 class ReplayTest {
 
-    private static final Path SAMPLES = Path.of(System.getProperty("tokenmeter.root", "..")).resolve("samples/usage-records");
+    private static final Path SAMPLES = ProjectFiles.root().resolve("samples/usage-records");
 
     private final OpenMeterContractServer openmeter = OpenMeterContractServer.start();
     @TempDir

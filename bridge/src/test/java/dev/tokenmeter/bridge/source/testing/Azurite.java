@@ -1,5 +1,6 @@
 package dev.tokenmeter.bridge.source.testing;
 
+import dev.tokenmeter.testkit.ProjectFiles;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.BufferedReader;
@@ -36,7 +37,7 @@ public final class Azurite implements AutoCloseable {
     }
 
     public static Azurite start() throws IOException, InterruptedException {
-        Path root = Path.of(System.getProperty("tokenmeter.root", "..")).toAbsolutePath().normalize();
+        Path root = ProjectFiles.root();
         Path executable = root.resolve(".tools/node_modules/.bin/azurite-blob");
         if (!Files.isExecutable(executable)) {
             String howTo = "Azurite is not installed at " + executable + "; install it with: cd " + root
