@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Sources call {@link #submit} from any thread, in position order per partition. It blocks while all send slots
  * are busy: that is the backpressure that keeps memory bounded while the sink is slow or down.
  */
-public final class Pipeline implements AutoCloseable {
+public final class Pipeline implements Intake, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
 
@@ -101,6 +101,7 @@ public final class Pipeline implements AutoCloseable {
     }
 
     /** Takes one raw record. Blocks while every send slot is busy. */
+    @Override
     public void submit(SourceRecord source) throws InterruptedException {
         if (closed.get()) {
             throw new IllegalStateException("pipeline is closed");
@@ -127,6 +128,7 @@ public final class Pipeline implements AutoCloseable {
     }
 
     /** Sends whatever is batched now instead of waiting for the batch to fill or linger. */
+    @Override
     public void flush() throws InterruptedException {
         List<PendingEvent> toSend;
         synchronized (batchLock) {
@@ -146,8 +148,14 @@ public final class Pipeline implements AutoCloseable {
         return System.nanoTime() - lastAcceptedNanos.get();
     }
 
+    @Override
     public CheckpointTracker tracker() {
         return tracker;
+    }
+
+    @Override
+    public void forget(String partition) {
+        tracker.forget(partition);
     }
 
     /**

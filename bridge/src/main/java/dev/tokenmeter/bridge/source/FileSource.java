@@ -1,6 +1,6 @@
 package dev.tokenmeter.bridge.source;
 
-import dev.tokenmeter.bridge.pipeline.Pipeline;
+import dev.tokenmeter.bridge.pipeline.Intake;
 import dev.tokenmeter.bridge.pipeline.Position;
 import dev.tokenmeter.bridge.pipeline.SourceRecord;
 import org.slf4j.Logger;
@@ -46,7 +46,7 @@ public final class FileSource implements Source {
     }
 
     @Override
-    public void run(Pipeline pipeline) throws IOException, InterruptedException {
+    public void run(Intake pipeline) throws IOException, InterruptedException {
         if ("-".equals(input)) {
             read("stdin", stdin, pipeline);
             return;
@@ -80,7 +80,7 @@ public final class FileSource implements Source {
         return files;
     }
 
-    private void read(String partition, InputStream in, Pipeline pipeline) throws IOException, InterruptedException {
+    private void read(String partition, InputStream in, Intake pipeline) throws IOException, InterruptedException {
         byte[] chunk = new byte[64 * 1024];
         ByteArrayOutputStream line = new ByteArrayOutputStream(1024);
         long lineNumber = 0;
@@ -117,7 +117,7 @@ public final class FileSource implements Source {
     }
 
     private void submitLine(String partition, long lineNumber, ByteArrayOutputStream line, boolean cut,
-                            Pipeline pipeline) throws InterruptedException {
+                            Intake pipeline) throws InterruptedException {
         if (cut) {
             LOG.warn("{} line {} is longer than {} bytes; only its start is kept", partition, lineNumber, MAX_LINE_BYTES);
         }

@@ -1,7 +1,7 @@
 package dev.tokenmeter.bridge.source;
 
 import dev.tokenmeter.bridge.pipeline.CheckpointListener;
-import dev.tokenmeter.bridge.pipeline.Pipeline;
+import dev.tokenmeter.bridge.pipeline.Intake;
 
 /**
  * Where usage records come from (a file, Event Hubs, Kafka). A source feeds records into the pipeline in position
@@ -12,7 +12,7 @@ public interface Source extends CheckpointListener {
     /**
      * Reads and submits records until the input ends (finite sources) or {@link #stop()} is called.
      */
-    void run(Pipeline pipeline) throws Exception;
+    void run(Intake pipeline) throws Exception;
 
     /** Asks {@link #run} to return soon; called from another thread (SIGTERM). */
     void stop();

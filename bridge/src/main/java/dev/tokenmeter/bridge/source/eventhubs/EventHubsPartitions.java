@@ -9,7 +9,7 @@ import com.azure.messaging.eventhubs.models.ErrorContext;
 import com.azure.messaging.eventhubs.models.EventBatchContext;
 import com.azure.messaging.eventhubs.models.InitializationContext;
 import com.azure.messaging.eventhubs.models.PartitionContext;
-import dev.tokenmeter.bridge.pipeline.Pipeline;
+import dev.tokenmeter.bridge.pipeline.Intake;
 import dev.tokenmeter.bridge.pipeline.Position;
 import dev.tokenmeter.bridge.pipeline.SourceRecord;
 import org.slf4j.Logger;
@@ -35,7 +35,7 @@ public final class EventHubsPartitions {
     private static final Duration ERROR_WINDOW = Duration.ofSeconds(60);
     private static final Duration STORE_TIMEOUT = Duration.ofSeconds(30);
 
-    private final Pipeline pipeline;
+    private final Intake pipeline;
     private final CheckpointStore store;
     private final Duration checkpointInterval;
     private final Duration heartbeatTimeout;
@@ -50,7 +50,7 @@ public final class EventHubsPartitions {
      * @param heartbeatTimeout an owned partition that has delivered no batch (not even an empty one, which the
      *                         processor sends after its max wait time) for this long is not making progress
      */
-    public EventHubsPartitions(Pipeline pipeline, CheckpointStore store, Duration checkpointInterval,
+    public EventHubsPartitions(Intake pipeline, CheckpointStore store, Duration checkpointInterval,
                                Duration heartbeatTimeout) {
         this.pipeline = pipeline;
         this.store = store;
@@ -61,7 +61,7 @@ public final class EventHubsPartitions {
     public void onInitialize(InitializationContext context) {
         PartitionContext pc = context.getPartitionContext();
         // anything still tracked from an earlier ownership of this partition is stale
-        pipeline.tracker().forget(pc.getPartitionId());
+        pipeline.forget(pc.getPartitionId());
         partitions.put(pc.getPartitionId(), new PartitionState(pc));
         LOG.info("owning partition {} of {}", pc.getPartitionId(), pc.getEventHubName());
     }
@@ -84,7 +84,7 @@ public final class EventHubsPartitions {
                     throw new IllegalStateException("event without sequence number");
                 }
                 pipeline.submit(new SourceRecord(partitionId, new Position(sequence, event.getOffsetString()),
-                        event.getBody()));
+                        event.getBody(), event.getEnqueuedTime()));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -116,7 +116,7 @@ public final class EventHubsPartitions {
             // the safe position is safe whoever owns the partition now; writing it spares the next owner duplicates
             writeCheckpoint(state);
         }
-        pipeline.tracker().forget(partitionId);
+        pipeline.forget(partitionId);
         if (context.getCloseReason() == CloseReason.LOST_PARTITION_OWNERSHIP) {
             LOG.info("lost ownership of partition {}; its unacknowledged events go to the next owner", partitionId);
         } else {

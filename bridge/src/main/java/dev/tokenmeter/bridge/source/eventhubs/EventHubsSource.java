@@ -9,7 +9,7 @@ import com.azure.messaging.eventhubs.checkpointstore.blob.BlobCheckpointStore;
 import com.azure.messaging.eventhubs.models.EventPosition;
 import com.azure.storage.blob.BlobContainerAsyncClient;
 import com.azure.storage.blob.BlobContainerClientBuilder;
-import dev.tokenmeter.bridge.pipeline.Pipeline;
+import dev.tokenmeter.bridge.pipeline.Intake;
 import dev.tokenmeter.bridge.pipeline.Position;
 import dev.tokenmeter.bridge.source.Source;
 import org.slf4j.Logger;
@@ -40,7 +40,7 @@ public final class EventHubsSource implements Source {
     }
 
     @Override
-    public void run(Pipeline pipeline) throws InterruptedException {
+    public void run(Intake pipeline) throws InterruptedException {
         TokenCredential credential = settings.usesConnectionString() && settings.checkpointsUseConnectionString()
                 ? null : new DefaultAzureCredentialBuilder().build();
         CheckpointStore store = new BlobCheckpointStore(checkpointContainer(credential));

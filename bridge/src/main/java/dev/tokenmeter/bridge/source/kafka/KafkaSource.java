@@ -1,6 +1,6 @@
 package dev.tokenmeter.bridge.source.kafka;
 
-import dev.tokenmeter.bridge.pipeline.Pipeline;
+import dev.tokenmeter.bridge.pipeline.Intake;
 import dev.tokenmeter.bridge.pipeline.Position;
 import dev.tokenmeter.bridge.pipeline.SourceRecord;
 import dev.tokenmeter.bridge.source.Source;
@@ -70,7 +70,7 @@ public final class KafkaSource implements Source {
     }
 
     @Override
-    public void run(Pipeline pipeline) throws InterruptedException {
+    public void run(Intake pipeline) throws InterruptedException {
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(KafkaClientConfig.consumer(settings))) {
             consumer = c;
             if (stopped) {
@@ -90,7 +90,7 @@ public final class KafkaSource implements Source {
         }
     }
 
-    private void poll(Consumer<byte[], byte[]> c, Pipeline pipeline) throws InterruptedException {
+    private void poll(Consumer<byte[], byte[]> c, Intake pipeline) throws InterruptedException {
         long nextCommit = System.nanoTime() + settings.commitInterval().toNanos();
         int errors = 0;
         while (!stopped) {
@@ -118,7 +118,8 @@ public final class KafkaSource implements Source {
                     break;
                 }
                 byte[] value = r.value() != null ? r.value() : new byte[0];
-                pipeline.submit(new SourceRecord(Integer.toString(r.partition()), Position.of(r.offset()), value));
+                pipeline.submit(new SourceRecord(Integer.toString(r.partition()), Position.of(r.offset()), value,
+                        r.timestamp() < 0 ? null : java.time.Instant.ofEpochMilli(r.timestamp())));
                 lastSubmitted.put(r.partition(), r.offset());
             }
             if (System.nanoTime() - nextCommit >= 0) {
@@ -167,7 +168,7 @@ public final class KafkaSource implements Source {
     }
 
     /** Flushes the core and waits until every record submitted for {@code partitions} is settled, or the deadline. */
-    private boolean awaitSettled(Pipeline pipeline, Collection<Integer> partitions, long deadlineNanos)
+    private boolean awaitSettled(Intake pipeline, Collection<Integer> partitions, long deadlineNanos)
             throws InterruptedException {
         pipeline.flush();
         synchronized (progress) {
@@ -262,9 +263,9 @@ public final class KafkaSource implements Source {
     /** Runs inside poll() on the polling thread, so it may use the consumer. */
     private final class Rebalance implements ConsumerRebalanceListener {
         private final Consumer<byte[], byte[]> c;
-        private final Pipeline pipeline;
+        private final Intake pipeline;
 
-        Rebalance(Consumer<byte[], byte[]> c, Pipeline pipeline) {
+        Rebalance(Consumer<byte[], byte[]> c, Intake pipeline) {
             this.c = c;
             this.pipeline = pipeline;
         }
@@ -316,7 +317,7 @@ public final class KafkaSource implements Source {
         private void drop(List<Integer> partitions) {
             for (Integer p : partitions) {
                 owned.remove(p);
-                pipeline.tracker().forget(Integer.toString(p));
+                pipeline.forget(Integer.toString(p));
                 safeNext.remove(p);
                 committedNext.remove(p);
                 lastSubmitted.remove(p);
