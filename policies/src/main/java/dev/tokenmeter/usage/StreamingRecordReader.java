@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 
 /**
  * The fast path of {@link UsageRecordParser}: reads a record in one pass with Jackson's streaming parser and
- * applies the v1 schema's rules field by field, without building a tree. It answers only "valid, here is the
+ * applies the v1 and v2 schemas' rules field by field, without building a tree. It answers only "valid, here is the
  * record" or "not valid"; the reason for a refusal comes from the JSON Schema validator, which stays the
  * authority (a test feeds both the same valid and broken records and requires them to agree).
  */
@@ -21,6 +21,9 @@ final class StreamingRecordReader {
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
+    /** The schema's timestamp pattern: seconds required, a four-digit year, UTC. */
+    static final Pattern TIMESTAMP = Pattern.compile(
+            "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|z|\\+00:00)$");
     private static final Pattern SEMVER = Pattern.compile("^[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.-]+)?$");
 
     private static final String[] REQUIRED = {
@@ -42,7 +45,8 @@ final class StreamingRecordReader {
     static UsageRecord read(byte[] bytes) throws NotValid {
         try (JsonParser p = FACTORY.createParser(bytes)) {
             return read(p);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
+            // whatever the input, the answer is only ever "not valid": the slow path explains
             throw NOT_VALID;
         }
     }
@@ -52,6 +56,10 @@ final class StreamingRecordReader {
             throw NOT_VALID;
         }
         int seen = 0;
+        int version = 0;
+        Boolean exactExpected = null;
+        String includeUsage = null, backendRequestId = null;
+        boolean v2Fields = false;
         String requestId = null, timestampText = null, serviceName = null, serviceRegion = null, gatewayId = null,
                 apiId = null, operationId = null, productId = null, subscriptionId = null, userId = null,
                 userSource = null, deployment = null, model = null, apiVersion = null, operationKind = null,
@@ -65,7 +73,11 @@ final class StreamingRecordReader {
             JsonToken value = p.nextToken();
             switch (field) {
                 case "schema_version" -> {
-                    if (value != JsonToken.VALUE_NUMBER_INT || p.getIntValue() != 1 || p.getNumberType() != JsonParser.NumberType.INT) {
+                    if (value != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT) {
+                        throw NOT_VALID;
+                    }
+                    version = p.getIntValue();
+                    if (version != 1 && version != 2) {
                         throw NOT_VALID;
                     }
                     seen |= 1;
@@ -136,6 +148,21 @@ final class StreamingRecordReader {
                     }
                     seen |= 1 << 13;
                 }
+                case "exact_expected" -> {
+                    if (value != JsonToken.VALUE_TRUE && value != JsonToken.VALUE_FALSE) {
+                        throw NOT_VALID;
+                    }
+                    exactExpected = value == JsonToken.VALUE_TRUE;
+                    v2Fields = true;
+                }
+                case "include_usage" -> {
+                    includeUsage = value == JsonToken.VALUE_NULL ? null : oneOf(text(p, value, 0, 64), "client", "injected");
+                    v2Fields = true;
+                }
+                case "backend_request_id" -> {
+                    backendRequestId = nullableText(p, value, 256);
+                    v2Fields = true;
+                }
                 case "cached_tokens" -> cached = integer(p, value, 0, 1_000_000_000L);
                 case "reasoning_tokens" -> reasoning = integer(p, value, 0, 1_000_000_000L);
                 case "duration_ms" -> duration = value == JsonToken.VALUE_NULL ? null : integer(p, value, 0, Long.MAX_VALUE);
@@ -157,20 +184,34 @@ final class StreamingRecordReader {
         if (seen != (1 << REQUIRED.length) - 1 || cached > prompt || reasoning > completion) {
             throw NOT_VALID;
         }
+        if (version == 1 ? v2Fields : exactExpected == null) {
+            throw NOT_VALID;
+        }
+        boolean exact = version == 2 ? exactExpected
+                : UsageRecord.inferExactExpected(stream, usageSource, status, operationKind, gatewayId);
         return new UsageRecord(requestId, utcInstant(timestampText), serviceName, serviceRegion, gatewayId, apiId,
                 operationId, productId, subscriptionId, userId, userSource, deployment, model, apiVersion,
                 operationKind, stream, usageSource, status, prompt, completion, total, cached, reasoning, duration,
-                policyVersion);
+                policyVersion, version, exact, includeUsage, backendRequestId);
     }
 
     private static java.time.Instant utcInstant(String text) throws NotValid {
-        if (!(text.endsWith("Z") || text.endsWith("z") || text.endsWith("+00:00"))) {
+        java.time.Instant instant = instantOrNull(text);
+        if (instant == null) {
             throw NOT_VALID;
+        }
+        return instant;
+    }
+
+    /** The timestamp as an instant, or null when it is not exactly in the contract's form or not a real time. */
+    static java.time.Instant instantOrNull(String text) {
+        if (!TIMESTAMP.matcher(text).matches()) {
+            return null;
         }
         try {
             return OffsetDateTime.parse(text).toInstant();
         } catch (DateTimeParseException e) {
-            throw NOT_VALID;
+            return null;
         }
     }
 

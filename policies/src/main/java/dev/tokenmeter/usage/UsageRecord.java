@@ -3,8 +3,13 @@ package dev.tokenmeter.usage;
 import java.time.Instant;
 
 /**
- * One validated v1 usage record: what one request through the APIM policy set cost, and whose it was.
- * Field meanings are documented in {@code policies/schema/usage-record.v1.json}.
+ * One validated usage record (contract v1 or v2): what one request through the APIM policy set cost, and whose it
+ * was. Field meanings are documented in {@code policies/schema/usage-record.v2.json}. For v1 records, which predate
+ * the LLM-log join, {@code exactExpected} is inferred ({@link #inferExactExpected}) and the other v2 fields are null.
+ *
+ * @param exactExpected    whether APIM's LLM log should carry this request's exact counts, so the bridge waits for it
+ * @param includeUsage     {@code client}, {@code injected} or null: who asked the backend for usage in the stream
+ * @param backendRequestId the model's own response id, when the policies saw it
  */
 public record UsageRecord(
         String requestId,
@@ -31,5 +36,22 @@ public record UsageRecord(
         long cachedTokens,
         long reasoningTokens,
         Long durationMs,
-        String policyVersion) {
+        String policyVersion,
+        int schemaVersion,
+        boolean exactExpected,
+        String includeUsage,
+        String backendRequestId) {
+
+    /**
+     * What a v1 producer would have said: a successful streamed chat, completions or Responses call billed from the
+     * gateway's estimate, on the managed gateway (self-hosted gateways send no diagnostic logs; a v1 record without
+     * a gateway id is taken as managed, where waiting costs only delay).
+     */
+    public static boolean inferExactExpected(boolean stream, String usageSource, int status, String operationKind,
+                                             String gatewayId) {
+        return stream && "estimated".equals(usageSource) && status < 400
+                && ("chat".equals(operationKind) || "completions".equals(operationKind)
+                || "responses".equals(operationKind))
+                && (gatewayId == null || "managed".equalsIgnoreCase(gatewayId));
+    }
 }

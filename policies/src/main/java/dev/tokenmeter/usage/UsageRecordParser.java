@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.time.OffsetDateTime;
 import java.util.Comparator;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -33,12 +32,14 @@ public final class UsageRecordParser {
     public static final int DEFAULT_MAX_RECORD_BYTES = 256 * 1024;
 
     public static final String SCHEMA_RESOURCE = "/dev/tokenmeter/usage/schema/usage-record.v1.json";
+    public static final String SCHEMA_V2_RESOURCE = "/dev/tokenmeter/usage/schema/usage-record.v2.json";
 
     private static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
 
-    private final JsonSchema schema;
+    private final JsonSchema schemaV1;
+    private final JsonSchema schemaV2;
     private final int maxRecordBytes;
 
     public UsageRecordParser() {
@@ -47,13 +48,24 @@ public final class UsageRecordParser {
 
     public UsageRecordParser(int maxRecordBytes) {
         this.maxRecordBytes = maxRecordBytes;
-        this.schema = loadSchema();
+        this.schemaV1 = loadSchema(SCHEMA_RESOURCE);
+        this.schemaV2 = loadSchema(SCHEMA_V2_RESOURCE);
     }
 
+    /** The v1 contract. */
     public static JsonSchema loadSchema() {
-        try (InputStream in = UsageRecordParser.class.getResourceAsStream(SCHEMA_RESOURCE)) {
+        return loadSchema(SCHEMA_RESOURCE);
+    }
+
+    /** The schema a record claiming {@code schemaVersion} is judged by (v1 for anything unknown, which it refuses). */
+    public static JsonSchema schemaFor(int schemaVersion) {
+        return loadSchema(schemaVersion == 2 ? SCHEMA_V2_RESOURCE : SCHEMA_RESOURCE);
+    }
+
+    public static JsonSchema loadSchema(String resource) {
+        try (InputStream in = UsageRecordParser.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("usage-record schema missing from the classpath: " + SCHEMA_RESOURCE);
+                throw new IllegalStateException("usage-record schema missing from the classpath: " + resource);
             }
             SchemaValidatorsConfig config = SchemaValidatorsConfig.builder()
                     .formatAssertionsEnabled(true)
@@ -96,7 +108,7 @@ public final class UsageRecordParser {
         ParseResult result = parse(node);
         if (result instanceof ParseResult.Valid) {
             // the fast path is stricter than the schema here (e.g. 1.0 for an integer): refuse, and say where
-            return new ParseResult.Invalid("$: a value is not in the exact form the v1 contract uses (integers "
+            return new ParseResult.Invalid("$: a value is not in the exact form the contract uses (integers "
                     + "written without a fraction, known fields once each)");
         }
         return result;
@@ -104,7 +116,14 @@ public final class UsageRecordParser {
 
     /** Validates an already parsed record (the policy harness hands over JObjects it built). */
     public ParseResult parse(JsonNode node) {
-        Set<ValidationMessage> errors = schema.validate(node);
+        JsonNode version = node.get("schema_version");
+        if (version != null && version.isNumber() && !version.canConvertToExactIntegral()
+                || version != null && version.isIntegralNumber() && version.asLong() != 1 && version.asLong() != 2) {
+            return new ParseResult.Invalid("$.schema_version: " + version + " is not a contract this bridge reads "
+                    + "(1 or 2); a producer that changes the shape bumps the version, so this record needs a newer bridge");
+        }
+        boolean v2 = version != null && version.isIntegralNumber() && version.asLong() == 2;
+        Set<ValidationMessage> errors = (v2 ? schemaV2 : schemaV1).validate(node);
         if (!errors.isEmpty()) {
             return new ParseResult.Invalid(errors.stream()
                     .map(ValidationMessage::getMessage)
@@ -123,14 +142,25 @@ public final class UsageRecordParser {
             return new ParseResult.Invalid("$.reasoning_tokens: " + reasoning + " exceeds $.completion_tokens "
                     + completion + " (reasoning tokens are part of the completion)");
         }
-        Instant timestamp = OffsetDateTime.parse(node.get("timestamp").asText()).toInstant();
+        Instant timestamp = StreamingRecordReader.instantOrNull(node.get("timestamp").asText());
+        if (timestamp == null) {
+            return new ParseResult.Invalid("$.timestamp: '" + node.get("timestamp").asText()
+                    + "' is not a real UTC instant");
+        }
+        boolean stream = node.get("stream").asBoolean();
+        String usageSource = node.get("usage_source").asText();
+        int status = node.get("status").asInt();
+        String operationKind = node.get("operation_kind").asText();
+        String gatewayId = optionalText(node, "gateway_id");
+        boolean exactExpected = v2 ? node.get("exact_expected").asBoolean()
+                : UsageRecord.inferExactExpected(stream, usageSource, status, operationKind, gatewayId);
         JsonNode duration = node.get("duration_ms");
         return new ParseResult.Valid(new UsageRecord(
                 node.get("request_id").asText(),
                 timestamp,
                 node.get("service_name").asText(),
                 optionalText(node, "service_region"),
-                optionalText(node, "gateway_id"),
+                gatewayId,
                 optionalText(node, "api_id"),
                 optionalText(node, "operation_id"),
                 optionalText(node, "product_id"),
@@ -140,17 +170,21 @@ public final class UsageRecordParser {
                 optionalText(node, "deployment"),
                 optionalText(node, "model"),
                 optionalText(node, "api_version"),
-                node.get("operation_kind").asText(),
-                node.get("stream").asBoolean(),
-                node.get("usage_source").asText(),
-                node.get("status").asInt(),
+                operationKind,
+                stream,
+                usageSource,
+                status,
                 prompt,
                 completion,
                 node.get("total_tokens").asLong(),
                 cached,
                 reasoning,
                 duration == null || duration.isNull() ? null : duration.asLong(),
-                node.get("policy_version").asText()));
+                node.get("policy_version").asText(),
+                v2 ? 2 : 1,
+                exactExpected,
+                v2 ? optionalText(node, "include_usage") : null,
+                v2 ? optionalText(node, "backend_request_id") : null));
     }
 
     private static String describeJsonError(JsonProcessingException e) {

@@ -13,16 +13,22 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The streaming fast path must accept exactly what the JSON Schema (plus the two subset rules) accepts. Every
- * valid sample is mutated field by field in the ways records go wrong, and both judges must agree on each one.
+ * The streaming fast path must accept exactly what the JSON Schema of the record's version (plus the two subset
+ * rules and "the timestamp is a real instant") accepts. Every valid sample, as v1 and as v2, is mutated field by
+ * field in the ways records go wrong, and both judges must agree on each one.
  */
 class FastPathAgreesWithSchemaTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final JsonSchema schema = UsageRecordParser.loadSchema();
+    private final JsonSchema v1 = UsageRecordParser.schemaFor(1);
+    private final JsonSchema v2 = UsageRecordParser.schemaFor(2);
 
     private boolean schemaAccepts(ObjectNode node) {
+        JsonSchema schema = node.path("schema_version").isIntegralNumber() && node.get("schema_version").asLong() == 2 ? v2 : v1;
         if (!schema.validate(node).isEmpty()) {
+            return false;
+        }
+        if (StreamingRecordReader.instantOrNull(node.get("timestamp").asText()) == null) {
             return false;
         }
         long cached = node.path("cached_tokens").asLong(0);
@@ -49,11 +55,28 @@ class FastPathAgreesWithSchemaTest {
                 JSON.createObjectNode(), JSON.createArrayNode(), JSON.valueToTree("2026-11-27T08:01:12Z"),
                 JSON.valueToTree("2026-11-27T08:01:12+02:00"), JSON.valueToTree("yesterday"), JSON.valueToTree("1.2.3"),
                 JSON.valueToTree("chat"), JSON.valueToTree("token_claim"), JSON.valueToTree("a b"),
-                JSON.valueToTree("estimated"));
+                JSON.valueToTree("estimated"), JSON.valueToTree(2), JSON.valueToTree("client"),
+                JSON.valueToTree("injected"), JSON.valueToTree(false),
+                // timestamps the contract refuses, and ones a lax reader would take
+                JSON.valueToTree("2026-11-27 08:01:12Z"), JSON.valueToTree("2026-11-27T08:01Z"),
+                JSON.valueToTree("+10000-01-01T00:00:00Z"), JSON.valueToTree("2026-11-27t08:01:12.5z"),
+                JSON.valueToTree("2026-02-30T08:01:12Z"), JSON.valueToTree("2026-11-27T23:59:60Z"),
+                JSON.valueToTree("2026-11-27T08:01:12.1234567890Z"), JSON.valueToTree("2026-11-27T08:01:12+00:00"),
+                JSON.valueToTree("2026-11-27T08:01:12-00:00"), JSON.valueToTree("2026-11-27T24:00:00Z"));
         int cases = 0;
         List<String> disagreements = new ArrayList<>();
+        List<ObjectNode> originals = new ArrayList<>();
         for (String line : lines) {
-            ObjectNode original = (ObjectNode) JSON.readTree(line);
+            ObjectNode asV1 = (ObjectNode) JSON.readTree(line);
+            originals.add(asV1);
+            ObjectNode asV2 = asV1.deepCopy();
+            asV2.put("schema_version", 2);
+            asV2.put("exact_expected", asV1.get("stream").asBoolean());
+            asV2.put("include_usage", asV1.get("stream").asBoolean() ? "injected" : null);
+            asV2.putNull("backend_request_id");
+            originals.add(asV2);
+        }
+        for (ObjectNode original : originals) {
             List<ObjectNode> variants = new ArrayList<>();
             variants.add(original.deepCopy());
             original.fieldNames().forEachRemaining(field -> {
@@ -77,7 +100,7 @@ class FastPathAgreesWithSchemaTest {
                 }
             }
         }
-        assertThat(cases).isGreaterThan(3000);
+        assertThat(cases).isGreaterThan(10000);
         assertThat(disagreements).isEmpty();
     }
 }

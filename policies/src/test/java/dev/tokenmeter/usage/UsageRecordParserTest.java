@@ -43,7 +43,8 @@ class UsageRecordParserTest {
             "negative-completion-tokens.jsonl        | $.completion_tokens: must have a minimum value of 0",
             "missing-request-id.jsonl                | required property 'request_id' not found",
             "missing-user-id.jsonl                   | required property 'user_id' not found",
-            "unknown-schema-version-2.jsonl          | $.schema_version: must be the constant value '1'",
+            "unknown-schema-version-3.jsonl          | $.schema_version: 3 is not a contract this bridge reads (1 or 2)",
+            "v2-without-exact-expected.jsonl         | required property 'exact_expected' not found",
             "cached-tokens-exceed-prompt-tokens.jsonl| $.cached_tokens: 5000 exceeds $.prompt_tokens 1210",
             "timestamp-not-utc.jsonl                 | $.timestamp: does not match the regex pattern",
             "unknown-field.jsonl                     | property 'user_email' is not defined in the schema",
@@ -66,7 +67,56 @@ class UsageRecordParserTest {
     @Test
     void everyInvalidSampleIsCoveredByTheTableAbove() throws IOException {
         try (var files = Files.list(SAMPLES.resolve("invalid"))) {
-            assertThat(files).hasSize(13);
+            assertThat(files).hasSize(14);
         }
+    }
+
+    private static final String STREAMED_V1 = "{\"schema_version\":1,\"request_id\":\"A1B2C3D4-0000-4000-8000-000000000001\","
+            + "\"timestamp\":\"2026-11-27T08:01:12.347Z\",\"service_name\":\"contoso-apim\",\"gateway_id\":\"managed\","
+            + "\"user_id\":\"alice\",\"user_source\":\"token_claim\",\"operation_kind\":\"chat\",\"stream\":true,"
+            + "\"usage_source\":\"estimated\",\"status\":200,\"prompt_tokens\":63,\"completion_tokens\":0,"
+            + "\"total_tokens\":63,\"policy_version\":\"1.1.0\"}";
+
+    @Test
+    void aV1StreamedEstimateFromTheManagedGatewayIsExpectedToBeJoined() {
+        UsageRecord record = valid(STREAMED_V1);
+        assertThat(record.schemaVersion()).isEqualTo(1);
+        assertThat(record.exactExpected()).isTrue();
+        assertThat(record.includeUsage()).isNull();
+        assertThat(valid(STREAMED_V1.replace("\"managed\"", "\"gw-onprem-1\"")).exactExpected())
+                .as("self-hosted gateways send no LLM log").isFalse();
+        assertThat(valid(STREAMED_V1.replace("\"operation_kind\":\"chat\"", "\"operation_kind\":\"embeddings\"")).exactExpected())
+                .isFalse();
+        assertThat(valid(STREAMED_V1.replace("\"status\":200", "\"status\":429")).exactExpected()).isFalse();
+    }
+
+    @Test
+    void aV2RecordCarriesWhatThePolicySaid() {
+        String v2 = STREAMED_V1.replace("\"schema_version\":1", "\"schema_version\":2")
+                .replace("\"policy_version\":\"1.1.0\"", "\"policy_version\":\"1.2.0\",\"exact_expected\":false,"
+                        + "\"include_usage\":\"injected\",\"backend_request_id\":null");
+        UsageRecord record = valid(v2);
+        assertThat(record.schemaVersion()).isEqualTo(2);
+        assertThat(record.exactExpected()).as("v2 says, the bridge does not infer").isFalse();
+        assertThat(record.includeUsage()).isEqualTo("injected");
+        assertThat(parser.parse(STREAMED_V1.replace("\"policy_version\":\"1.1.0\"",
+                "\"policy_version\":\"1.1.0\",\"exact_expected\":true").getBytes()))
+                .as("v1 has no exact_expected").isInstanceOf(ParseResult.Invalid.class);
+    }
+
+    @Test
+    void timestampsOutsideTheContractAreRefusedWithTheFieldNeverThrown() {
+        for (String timestamp : List.of("2026-11-27 08:01:12Z", "2026-11-27T08:01Z", "+10000-01-01T00:00:00Z",
+                "2026-02-30T08:01:12Z", "2026-11-27T23:59:60Z", "2026-11-27T08:01:12+01:00")) {
+            ParseResult result = parser.parse(STREAMED_V1.replace("2026-11-27T08:01:12.347Z", timestamp).getBytes());
+            assertThat(result).as(timestamp).isInstanceOf(ParseResult.Invalid.class);
+            assertThat(((ParseResult.Invalid) result).reason()).as(timestamp).contains("$.timestamp");
+        }
+    }
+
+    private UsageRecord valid(String json) {
+        ParseResult result = parser.parse(json.getBytes());
+        assertThat(result).as(json).isInstanceOf(ParseResult.Valid.class);
+        return ((ParseResult.Valid) result).record();
     }
 }
