@@ -1,7 +1,11 @@
 package dev.tokenmeter.bridge;
 
 import dev.tokenmeter.bridge.deadletter.DirectoryDeadLetterStore;
+import dev.tokenmeter.bridge.join.JoinMetrics;
+import dev.tokenmeter.bridge.join.JoinSettings;
 import dev.tokenmeter.bridge.ledger.LedgerSink;
+import dev.tokenmeter.bridge.llmlog.LlmLogBackfill;
+import dev.tokenmeter.bridge.mapping.Billable;
 import dev.tokenmeter.bridge.mapping.EventMapper;
 import dev.tokenmeter.bridge.mapping.EventSettings;
 import dev.tokenmeter.bridge.mapping.MappingMode;
@@ -96,8 +100,19 @@ public final class BridgeMain implements Callable<Integer> {
         PipelineSettings settings = new PipelineSettings(options.batchMaxEvents, options.batchMaxBytes,
                 Duration.ofMillis(options.batchLingerMs), options.maxInFlightRequests, Duration.ofMillis(200),
                 Duration.ofMillis(options.retryMaxBackoffMs));
+        JoinSettings join = joinSettings(finite);
+        LlmLogBackfill.Loaded backfill = options.llmLogs == null || options.llmLogs.isBlank() ? null
+                : new LlmLogBackfill(deadLetters, Clock.systemUTC()).load(Path.of(options.llmLogs));
+        if (backfill != null) {
+            LOG.info("LLM log export {}: {} rows with usage for {} requests from {} messages; {} unreadable (dead "
+                    + "letters)", options.llmLogs, backfill.rows(), backfill.index().size(), backfill.messages(),
+                    backfill.unparseable());
+        }
+        JoinMetrics joinMetrics = new JoinMetrics(registry);
         Pipeline pipeline = new Pipeline(settings, new UsageRecordParser(options.maxRecordBytes), createMapper(),
-                sink, deadLetters, tracker, new PipelineMetrics(registry), table, Clock.systemUTC());
+                sink, deadLetters, tracker, new PipelineMetrics(registry), table, Clock.systemUTC(), join,
+                joinMetrics, backfill == null ? null : backfill.index());
+        joinMetrics.bindJoinState(pipeline, Pipeline::joinHeld, Pipeline::joinWatermarkLagSeconds);
 
         Integer port = options.httpPort != null ? options.httpPort : finite ? null : Integer.valueOf(8080);
         OpsServer ops = port == null || port < 0 ? null : new OpsServer(port, registry, () -> notReady(source, pipeline));
@@ -124,9 +139,18 @@ public final class BridgeMain implements Callable<Integer> {
         boolean settled = shutdown.settled();
         if (finite) {
             table.print(out);
-            out.printf("%nrecords read: %d; dead letters: %d (in %s); events %s%n",
-                    ((FileSource) source).records(), deadLetters.written(), deadLetters.directory(),
+            out.printf("%nrecords read: %d; billed: %d exact from the response, %d exact from the LLM log (joined), "
+                            + "%d estimated, %d without usage, %d late corrections; dead letters: %d (in %s); events %s%n",
+                    ((FileSource) source).records(), table.delivered(Billable.Basis.REPORTED),
+                    table.delivered(Billable.Basis.JOINED), table.delivered(Billable.Basis.ESTIMATED),
+                    table.delivered(Billable.Basis.NONE), table.delivered(Billable.Basis.LATE_CORRECTION),
+                    deadLetters.written(), deadLetters.directory(),
                     sink instanceof LedgerSink ledger ? "written to " + ledger.file() : "sent to " + sink);
+            if (backfill != null) {
+                out.printf("LLM log export: %d rows with usage for %d requests from %d messages (%d unreadable, in the "
+                        + "dead letters)%n", backfill.rows(), backfill.index().size(), backfill.messages(),
+                        backfill.unparseable());
+            }
         }
         return settled ? 0 : 1;
     }
@@ -227,6 +251,21 @@ public final class BridgeMain implements Callable<Integer> {
                 Duration.ofMillis(options.requestTimeoutMs));
     }
 
+    private JoinSettings joinSettings(boolean finite) {
+        boolean on = switch (options.join.toLowerCase(java.util.Locale.ROOT)) {
+            case "on", "true" -> true;
+            case "off", "false" -> false;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--join must be on or off, not '" + options.join + "'");
+        };
+        if (options.llmLogs != null && !options.llmLogs.isBlank() && !finite) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--llm-logs is for backfills from files; a streaming source joins the rows on its partitions");
+        }
+        return settingsOrUsageError(() -> new JoinSettings(on, Duration.ofMillis(options.joinWindowMs),
+                Duration.ofMillis(options.joinLateWindowMs), options.joinMaxPending));
+    }
+
     private EventMapper createMapper() {
         return MappingMode.parse(options.eventMapping).mapper(new EventSettings(options.eventSource, options.eventType));
     }
@@ -235,6 +274,10 @@ public final class BridgeMain implements Callable<Integer> {
         List<String> reasons = new ArrayList<>();
         if (!source.ready()) {
             reasons.add("source " + source.describe() + " is not making progress");
+        }
+        if (!pipeline.joinWithinLimit()) {
+            reasons.add("join holds " + pipeline.joinHeld() + " records and rows, over its limit "
+                    + "(TOKENMETER_JOIN_MAX_PENDING): LLM log rows are not arriving, or W is too long for this traffic");
         }
         if (!pipeline.sinkHealthy()) {
             reasons.add("sink failing for " + Duration.ofNanos(pipeline.nanosSinceLastAccepted()).toSeconds() + " s");

@@ -94,6 +94,34 @@ final class BridgeOptions {
             description = "json (one JSON object per line on stderr) or text (env TOKENMETER_LOG_FORMAT; default ${DEFAULT-VALUE}).")
     String logFormat;
 
+    // Exact usage for streamed responses: the join with APIM's LLM log; see docs/exact-streamed-usage.md
+
+    @Option(names = "--join", defaultValue = "${env:TOKENMETER_JOIN:-on}",
+            description = "on: streamed records that expect exact usage wait for their LLM log row; off: bill "
+                    + "estimates at once (env TOKENMETER_JOIN; default ${DEFAULT-VALUE}).")
+    String join;
+
+    @Option(names = "--join-window-ms", defaultValue = "${env:TOKENMETER_JOIN_WINDOW_MS:-1200000}",
+            description = "W: how long, in the partition's own time, a record waits for its row before its "
+                    + "estimate is billed (env TOKENMETER_JOIN_WINDOW_MS; default ${DEFAULT-VALUE}).")
+    long joinWindowMs;
+
+    @Option(names = "--join-late-window-ms", defaultValue = "${env:TOKENMETER_JOIN_LATE_WINDOW_MS:-600000}",
+            description = "How much longer an estimate is remembered so a late row can correct it "
+                    + "(env TOKENMETER_JOIN_LATE_WINDOW_MS; default ${DEFAULT-VALUE}).")
+    long joinLateWindowMs;
+
+    @Option(names = "--join-max-pending", defaultValue = "${env:TOKENMETER_JOIN_MAX_PENDING:-2000000}",
+            description = "Readiness turns red while the join holds more records and rows than this "
+                    + "(env TOKENMETER_JOIN_MAX_PENDING; default ${DEFAULT-VALUE}).")
+    long joinMaxPending;
+
+    @Option(names = "--llm-logs", defaultValue = "${env:TOKENMETER_LLM_LOGS}", paramLabel = "PATH",
+            description = "Backfill: APIM LLM log exports (a file or directory; Event Hubs messages as JSON lines, "
+                    + "a Log Analytics export, or llm_usage rows) to join the whole input against, with no window "
+                    + "(env TOKENMETER_LLM_LOGS).")
+    String llmLogs;
+
     // Event Hubs source (TOKENMETER_SOURCE=eventhubs); see docs/bridge-sources.md
 
     @Option(names = "--eventhubs-namespace", defaultValue = "${env:TOKENMETER_EVENTHUBS_NAMESPACE}",

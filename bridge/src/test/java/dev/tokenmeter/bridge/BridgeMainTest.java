@@ -66,7 +66,8 @@ class BridgeMainTest {
         assertThat(table).containsPattern("3f2b8c1e-7d6a-4e21-9b0f-5a4c3d2e1f01 +o4-mini-2025-04-16 +1 +2318 +1460 +1920 +1024 +3778");
         assertThat(table).containsPattern("batch-loader +gpt-35-turbo-instruct +1 +64 +128 +0 +0 +192");
         assertThat(table).containsPattern("TOTAL +12 +12545 +2288 +3456 +1024 +14833");
-        assertThat(table).contains("records read: 25; dead letters: 13");
+        assertThat(table).contains("records read: 26; billed: 8 exact from the response, 0 exact from the LLM log "
+                + "(joined), 2 estimated, 2 without usage, 0 late corrections; dead letters: 14");
 
         List<String> events = Files.readAllLines(ledger);
         assertThat(events).hasSize(12);
@@ -86,6 +87,60 @@ class BridgeMainTest {
         }
         assertThat(letters.get("invalid/not-utf8-bytes.jsonl").get("detail").asText()).contains("not valid UTF-8");
         assertThat(letters.get("invalid/not-utf8-bytes.jsonl").has("original_text")).isFalse();
+    }
+
+    @Test
+    void withTheSampleLlmLogExportStreamedRecordsAreBilledWithTheirExactCounts(@TempDir Path dir) throws IOException {
+        Path ledger = dir.resolve("ledger.jsonl");
+        int exit = run("--llm-logs", Records.samples().resolveSibling("llm-logs").toString(), Records.samples().toString(),
+                "--ledger-file", ledger.toString(), "--dead-letter-dir", dir.resolve("dead").toString(),
+                "--log-format", "text");
+
+        assertThat(exit).isZero();
+        String table = out.toString(StandardCharsets.UTF_8);
+        // the estimate said 1432 prompt tokens and no completion; the LLM log says 1432 + 388, 1024 of them cached
+        assertThat(table).containsPattern("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c02 +gpt-4o-2024-08-06 +1 +1432 +388 +1024 +0 +1820");
+        assertThat(table).containsPattern("TOTAL +12 +12545 +2879 +4480 +1024 +15424");
+        assertThat(table).contains("billed: 8 exact from the response, 2 exact from the LLM log (joined), 0 estimated");
+        assertThat(table).contains("LLM log export: 4 rows with usage for 3 requests from 4 messages (0 unreadable");
+
+        Map<String, JsonNode> events = new java.util.HashMap<>();
+        for (String line : Files.readAllLines(ledger)) {
+            JsonNode event = JSON.readTree(line);
+            events.put(event.get("id").asText(), event.get("data"));
+        }
+        assertThat(events).hasSize(12);
+        JsonNode joined = events.get("c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e44");
+        assertThat(joined.get("usage_source").asText()).isEqualTo("joined");
+        assertThat(joined.get("prompt_tokens").asLong()).isEqualTo(517);
+        assertThat(joined.get("completion_tokens").asLong()).isEqualTo(203);
+        assertThat(joined.get("total_tokens").asLong()).isEqualTo(720);
+        assertThat(joined.has("estimate_reason")).isFalse();
+        assertThat(events.get("6f1c2a7e-4b1d-4f8e-9a51-0c2d3e4f5a61").get("usage_source").asText())
+                .as("a non-streamed record keeps the counts of its own response").isEqualTo("reported");
+    }
+
+    @Test
+    void withoutTheLlmLogStreamedRecordsAreBilledWithTheirEstimateAndSayWhy(@TempDir Path dir) throws IOException {
+        Path ledger = dir.resolve("ledger.jsonl");
+        int exit = run(Records.samples().resolve("valid").toString(), "--ledger-file", ledger.toString(),
+                "--dead-letter-dir", dir.resolve("dead").toString(), "--log-format", "text");
+
+        assertThat(exit).isZero();
+        JsonNode estimated = Files.readAllLines(ledger).stream().map(BridgeMainTest::tree)
+                .filter(e -> e.get("id").asText().equals("c7d8e9f0-a1b2-4c3d-8e5f-6a7b8c9d0eaa")).findFirst().orElseThrow()
+                .get("data");
+        assertThat(estimated.get("usage_source").asText()).isEqualTo("estimated");
+        assertThat(estimated.get("estimate_reason").asText()).isEqualTo("no_llm_log");
+        assertThat(estimated.get("completion_tokens").asLong()).isZero();
+    }
+
+    private static JsonNode tree(String line) {
+        try {
+            return JSON.readTree(line);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @ParameterizedTest

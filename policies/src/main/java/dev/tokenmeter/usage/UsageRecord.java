@@ -54,4 +54,12 @@ public record UsageRecord(
                 || "responses".equals(operationKind))
                 && (gatewayId == null || "managed".equalsIgnoreCase(gatewayId));
     }
+
+    /** The same request with other counts (the LLM log's exact ones, or a correction's differences). */
+    public UsageRecord withUsage(String model, long prompt, long completion, long total, long cached, long reasoning) {
+        return new UsageRecord(requestId, timestamp, serviceName, serviceRegion, gatewayId, apiId, operationId,
+                productId, subscriptionId, userId, userSource, deployment, model, apiVersion, operationKind, stream,
+                usageSource, status, prompt, completion, total, cached, reasoning, durationMs, policyVersion,
+                schemaVersion, exactExpected, includeUsage, backendRequestId);
+    }
 }

@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * OpenMeter's recommended LLM shape: one event per token type, {@code {"tokens": n, "model": m, "type": t}}, with
- * id {@code <requestId>:<type>}. The types partition the total so a meter summing {@code tokens} over all types
+ * id {@code <requestId>:<type>} ({@code <requestId>:late:<type>} for a late correction). The types partition the total so a meter summing {@code tokens} over all types
  * gives total tokens and nothing is billed twice: input excludes cached prompt tokens (sent as cache_read) and
  * output excludes reasoning tokens (sent as reasoning). Zero counts are not sent.
  */
@@ -20,20 +20,21 @@ public final class PerTokenTypeEventMapper implements EventMapper {
     }
 
     @Override
-    public List<OutgoingEvent> map(UsageRecord r) {
+    public List<OutgoingEvent> map(Billable billable) {
+        UsageRecord r = billable.record();
         List<OutgoingEvent> events = new ArrayList<>(4);
-        add(events, r, "input", r.promptTokens() - r.cachedTokens());
-        add(events, r, "output", r.completionTokens() - r.reasoningTokens());
-        add(events, r, "cache_read", r.cachedTokens());
-        add(events, r, "reasoning", r.reasoningTokens());
+        add(events, billable.idBase(), r, "input", r.promptTokens() - r.cachedTokens());
+        add(events, billable.idBase(), r, "output", r.completionTokens() - r.reasoningTokens());
+        add(events, billable.idBase(), r, "cache_read", r.cachedTokens());
+        add(events, billable.idBase(), r, "reasoning", r.reasoningTokens());
         return events;
     }
 
-    private void add(List<OutgoingEvent> events, UsageRecord r, String type, long tokens) {
+    private void add(List<OutgoingEvent> events, String idBase, UsageRecord r, String type, long tokens) {
         if (tokens <= 0) {
             return;
         }
-        events.add(CloudEventWriter.write(r.requestId() + ":" + type, settings.sourceFor(r), settings.type(),
+        events.add(CloudEventWriter.write(idBase + ":" + type, settings.sourceFor(r), settings.type(),
                 r.userId(), r.timestamp(), data -> {
                     data.writeNumberField("tokens", tokens);
                     data.writeStringField("model", modelOf(r));

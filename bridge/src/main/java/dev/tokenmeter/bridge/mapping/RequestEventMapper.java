@@ -5,7 +5,11 @@ import dev.tokenmeter.usage.UsageRecord;
 
 import java.util.List;
 
-/** One event per request: id = request id, subject = user, data = every count plus the dimensions to group by. */
+/**
+ * One event per request: id = request id ({@code <request id>:late} for a late correction), subject = user, data =
+ * every count plus the dimensions to group by, how the counts were established ({@code usage_source}) and, for an
+ * estimate billed although exact usage was expected, why ({@code estimate_reason}).
+ */
 public final class RequestEventMapper implements EventMapper {
 
     private final EventSettings settings;
@@ -15,8 +19,9 @@ public final class RequestEventMapper implements EventMapper {
     }
 
     @Override
-    public List<OutgoingEvent> map(UsageRecord r) {
-        return List.of(CloudEventWriter.write(r.requestId(), settings.sourceFor(r), settings.type(), r.userId(),
+    public List<OutgoingEvent> map(Billable billable) {
+        UsageRecord r = billable.record();
+        return List.of(CloudEventWriter.write(billable.idBase(), settings.sourceFor(r), settings.type(), r.userId(),
                 r.timestamp(), data -> {
                     data.writeNumberField("prompt_tokens", r.promptTokens());
                     data.writeNumberField("completion_tokens", r.completionTokens());
@@ -30,7 +35,10 @@ public final class RequestEventMapper implements EventMapper {
                     writeIfPresent(data, "product", r.productId());
                     writeIfPresent(data, "subscription", r.subscriptionId());
                     data.writeBooleanField("stream", r.stream());
-                    data.writeStringField("usage_source", r.usageSource());
+                    data.writeStringField("usage_source", billable.basis().label());
+                    if (billable.estimateReason() != null) {
+                        data.writeStringField("estimate_reason", billable.estimateReason().label());
+                    }
                 }));
     }
 

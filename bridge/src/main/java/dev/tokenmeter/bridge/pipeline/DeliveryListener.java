@@ -1,12 +1,12 @@
 package dev.tokenmeter.bridge.pipeline;
 
-import dev.tokenmeter.usage.UsageRecord;
+import dev.tokenmeter.bridge.mapping.Billable;
 
-/** Told when every event of a record was acknowledged by the sink (feeds the end-of-run usage table). */
+/** Told when every event billed for a request was acknowledged by the sink (feeds the end-of-run usage table). */
 @FunctionalInterface
 public interface DeliveryListener {
 
-    void delivered(UsageRecord record);
+    void delivered(Billable billed);
 
-    DeliveryListener NONE = record -> { };
+    DeliveryListener NONE = billed -> { };
 }

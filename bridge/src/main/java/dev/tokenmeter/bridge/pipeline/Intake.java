@@ -19,4 +19,8 @@ public interface Intake {
      * nothing more for it, and never report a safe position for what was in flight. The next owner reads it again.
      */
     void forget(String partition);
+
+    /** A finite source read the whole of {@code partition} (a file): nothing more will come for it. */
+    default void endOfPartition(String partition) throws InterruptedException {
+    }
 }

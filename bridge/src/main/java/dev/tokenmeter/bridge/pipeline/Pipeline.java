@@ -5,6 +5,16 @@ import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
 import dev.tokenmeter.bridge.deadletter.DeadLetter;
 import dev.tokenmeter.bridge.deadletter.DeadLetterStore;
+import dev.tokenmeter.bridge.join.JoinDecision;
+import dev.tokenmeter.bridge.join.JoinObserver;
+import dev.tokenmeter.bridge.join.JoinRow;
+import dev.tokenmeter.bridge.join.JoinRowCodec;
+import dev.tokenmeter.bridge.join.JoinSettings;
+import dev.tokenmeter.bridge.join.LlmUsage;
+import dev.tokenmeter.bridge.join.LlmUsageIndex;
+import dev.tokenmeter.bridge.join.PartitionJoins;
+import dev.tokenmeter.bridge.join.Tick;
+import dev.tokenmeter.bridge.mapping.Billable;
 import dev.tokenmeter.bridge.mapping.EventMapper;
 import dev.tokenmeter.bridge.mapping.OutgoingEvent;
 import dev.tokenmeter.bridge.sink.SendResult;
@@ -30,7 +40,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The bridge's source-independent core: parse and validate each record, map it to CloudEvents, batch them by
+ * The bridge's source-independent core: parse and validate each record, join streamed ones with APIM's LLM log
+ * ({@link PartitionJoins}: they wait for their exact counts, holding their checkpoint), map what is billed to
+ * CloudEvents, batch them by
  * count and bytes (flushed on a timer too), send batches with a bounded number in flight, retry for as long as it
  * takes, split rejected batches down to the events responsible, dead-letter what cannot be delivered, and tell
  * the {@link CheckpointTracker} when each record is settled.
@@ -51,6 +63,9 @@ public final class Pipeline implements Intake, AutoCloseable {
     private final PipelineMetrics metrics;
     private final DeliveryListener deliveryListener;
     private final Clock clock;
+    /** Null when the join is off: every record is billed as it arrives. */
+    private final PartitionJoins<SourceRecord, Claim> joins;
+    private final JoinObserver joinObserver;
 
     private final Object batchLock = new Object();
     private List<PendingEvent> batch = new ArrayList<>();
@@ -69,6 +84,17 @@ public final class Pipeline implements Intake, AutoCloseable {
     public Pipeline(PipelineSettings settings, UsageRecordParser parser, EventMapper mapper, Sink sink,
                     DeadLetterStore deadLetters, CheckpointTracker tracker, PipelineMetrics metrics,
                     DeliveryListener deliveryListener, Clock clock) {
+        this(settings, parser, mapper, sink, deadLetters, tracker, metrics, deliveryListener, clock,
+                JoinSettings.off(), JoinObserver.NONE, null);
+    }
+
+    /**
+     * @param index all LLM log rows of a backfill, to join against at once; null to join on each partition's log
+     */
+    public Pipeline(PipelineSettings settings, UsageRecordParser parser, EventMapper mapper, Sink sink,
+                    DeadLetterStore deadLetters, CheckpointTracker tracker, PipelineMetrics metrics,
+                    DeliveryListener deliveryListener, Clock clock, JoinSettings join, JoinObserver joinObserver,
+                    LlmUsageIndex index) {
         this.settings = settings;
         this.parser = parser;
         this.mapper = mapper;
@@ -78,6 +104,8 @@ public final class Pipeline implements Intake, AutoCloseable {
         this.metrics = metrics;
         this.deliveryListener = deliveryListener;
         this.clock = clock;
+        this.joins = join.enabled() ? new PartitionJoins<>(join, joinObserver, index) : null;
+        this.joinObserver = joinObserver;
         this.sendSlots = new Semaphore(settings.maxInFlightBatches());
         this.senders = Executors.newFixedThreadPool(settings.maxInFlightBatches(), daemon("tokenmeter-sender"));
         this.lingerTimer = Executors.newSingleThreadScheduledExecutor(daemon("tokenmeter-linger"));
@@ -107,24 +135,128 @@ public final class Pipeline implements Intake, AutoCloseable {
             throw new IllegalStateException("pipeline is closed");
         }
         metrics.recordIn();
-        CheckpointTracker.Ticket ticket = tracker.begin(source.partition(), source.position());
+        Claim claim = new Claim(tracker.begin(source.partition(), source.position()));
+        String rowProblem = null;
+        if (JoinRowCodec.mayBeJoinRow(source.bytes())) {
+            JoinRowCodec.Read read = JoinRowCodec.read(source.bytes());
+            if (read instanceof JoinRowCodec.Read.Row row) {
+                onJoinRow(source, row.row(), claim);
+                return;
+            }
+            if (read instanceof JoinRowCodec.Read.Invalid invalid) {
+                rowProblem = invalid.reason();
+            }
+        }
         ParseResult parsed = parser.parse(source.bytes());
         if (parsed instanceof ParseResult.Invalid invalid) {
-            deadLetter(DeadLetter.Reason.INVALID_RECORD, invalid.reason(), source, null, null);
-            tracker.settle(ticket);
+            deadLetter(DeadLetter.Reason.INVALID_RECORD, rowProblem != null ? "join row: " + rowProblem : invalid.reason(),
+                    source, null, null);
+            claim.release();
+            if (joins != null) {
+                execute(joins.other(source.partition(), null, timeOf(source, null)));
+            }
             return;
         }
         UsageRecord record = ((ParseResult.Valid) parsed).record();
-        List<OutgoingEvent> events = mapper.map(record);
-        if (events.isEmpty()) {
-            deliveryListener.delivered(record);
-            tracker.settle(ticket);
+        long time = timeOf(source, record.timestamp());
+        if (joins != null && record.exactExpected()) {
+            execute(joins.record(source.partition(), JoinRowCodec.canonical(record.requestId()), source, claim, time));
             return;
         }
-        RecordInFlight inFlight = new RecordInFlight(ticket, source, record, events.size());
+        bill(Billable.asRecorded(record), source, claim, null);
+        claim.release();
+        if (joins != null) {
+            execute(joins.other(source.partition(), JoinRowCodec.canonical(record.requestId()), time));
+        }
+    }
+
+    private void onJoinRow(SourceRecord source, JoinRow row, Claim claim) throws InterruptedException {
+        if (joins == null) {
+            // the re-key stage runs but this bridge does not join: the rows bill nothing and hold nothing
+            joinObserver.row(JoinObserver.RowOutcome.NON_STREAM);
+            claim.release();
+            return;
+        }
+        if (row instanceof LlmUsage usage) {
+            execute(joins.row(source.partition(), usage, claim, timeOf(source, usage.time())));
+        } else {
+            claim.release();
+            execute(joins.other(source.partition(), null, timeOf(source, ((Tick) row).time())));
+        }
+    }
+
+    /** Carries out the join's decisions in order: every bill takes its holds before the join lets go of its own. */
+    private void execute(List<JoinDecision<SourceRecord, Claim>> decisions) throws InterruptedException {
+        for (JoinDecision<SourceRecord, Claim> decision : decisions) {
+            if (decision instanceof JoinDecision.Joined<SourceRecord, Claim> j) {
+                bill(Billable.joined(reread(j.record()), j.row()), j.record(), j.claim(), j.rowClaim());
+            } else if (decision instanceof JoinDecision.Estimated<SourceRecord, Claim> e) {
+                bill(Billable.estimated(reread(e.record()), e.reason()), e.record(), e.claim(), null);
+            } else if (decision instanceof JoinDecision.Corrected<SourceRecord, Claim> c) {
+                UsageRecord estimate = reread(c.record());
+                joinObserver.corrected(Billable.clampedTokens(estimate, c.row()));
+                Billable correction = Billable.lateCorrection(estimate, c.row());
+                if (correction != null) {
+                    bill(correction, c.record(), c.claim(), null);
+                }
+            } else if (decision instanceof JoinDecision.Release<SourceRecord, Claim> r) {
+                r.claim().release();
+            }
+        }
+    }
+
+    /**
+     * Waiting records are kept as their bytes (exact dead letters, and far less memory than the parsed record) and
+     * read again when decided; the same bytes always parse to the same record.
+     */
+    private UsageRecord reread(SourceRecord source) {
+        return ((ParseResult.Valid) parser.parse(source.bytes())).record();
+    }
+
+    private static long timeOf(SourceRecord source, java.time.Instant ownTime) {
+        if (source.enqueuedTime() != null) {
+            return source.enqueuedTime().toEpochMilli();
+        }
+        return ownTime != null ? ownTime.toEpochMilli() : Long.MIN_VALUE;
+    }
+
+    /** Maps what is billed and queues its events; the claims are held until every event is settled. */
+    private void bill(Billable billable, SourceRecord source, Claim claim, Claim rowClaim) throws InterruptedException {
+        List<OutgoingEvent> events = mapper.map(billable);
+        if (events.isEmpty()) {
+            deliveryListener.delivered(billable);
+            return;
+        }
+        claim.retain();
+        if (rowClaim != null) {
+            rowClaim.retain();
+        }
+        RecordInFlight inFlight = new RecordInFlight(claim, rowClaim, source, billable, events.size());
         for (OutgoingEvent event : events) {
             enqueue(new PendingEvent(event, inFlight));
         }
+    }
+
+    /** The partition's input is over (the end of a file): what still waits for a row is billed with its estimate. */
+    @Override
+    public void endOfPartition(String partition) throws InterruptedException {
+        if (joins != null) {
+            execute(joins.end(partition));
+        }
+    }
+
+    /** Records and LLM log rows the join holds; 0 when it is off. */
+    public long joinHeld() {
+        return joins == null ? 0 : joins.held();
+    }
+
+    /** False while the join holds more than its limit (memory): readiness turns red. */
+    public boolean joinWithinLimit() {
+        return joins == null || joins.held() <= joins.settings().maxPending();
+    }
+
+    public double joinWatermarkLagSeconds() {
+        return joins == null ? 0 : joins.watermarkLagSeconds(clock.millis());
     }
 
     /** Sends whatever is batched now instead of waiting for the batch to fill or linger. */
@@ -156,6 +288,9 @@ public final class Pipeline implements Intake, AutoCloseable {
     @Override
     public void forget(String partition) {
         tracker.forget(partition);
+        if (joins != null) {
+            joins.forget(partition);
+        }
     }
 
     /**
@@ -284,7 +419,7 @@ public final class Pipeline implements Intake, AutoCloseable {
                 PendingEvent e = events.get(0);
                 LOG.warn("sink rejected event {}: {}", e.event().id(), rejected.reason());
                 deadLetter(DeadLetter.Reason.REJECTED_BY_SINK, rejected.reason(), e.record().source(),
-                        e.record().record().requestId(), e.event().json());
+                        e.record().billed().record().requestId(), e.event().json());
                 e.record().eventSettled(true);
             } else {
                 // halve until the events the sink refuses are alone; everything else still gets delivered
@@ -367,18 +502,40 @@ public final class Pipeline implements Intake, AutoCloseable {
     private record PendingEvent(OutgoingEvent event, RecordInFlight record) {
     }
 
-    /** A record whose events are out; settles in the tracker when the last one is acknowledged or dead-lettered. */
-    private final class RecordInFlight {
+    /** A source position with holds on it: settled in the tracker when the last hold is released. */
+    private final class Claim {
         private final CheckpointTracker.Ticket ticket;
+        private final AtomicInteger holds = new AtomicInteger(1);
+
+        Claim(CheckpointTracker.Ticket ticket) {
+            this.ticket = ticket;
+        }
+
+        void retain() {
+            holds.incrementAndGet();
+        }
+
+        void release() {
+            if (holds.decrementAndGet() == 0) {
+                tracker.settle(ticket);
+            }
+        }
+    }
+
+    /** What was billed for a request, whose events are out; lets go of its claims when the last one is settled. */
+    private final class RecordInFlight {
+        private final Claim claim;
+        private final Claim rowClaim;
         private final SourceRecord source;
-        private final UsageRecord record;
+        private final Billable billed;
         private final AtomicInteger remaining;
         private volatile boolean anyDeadLettered;
 
-        RecordInFlight(CheckpointTracker.Ticket ticket, SourceRecord source, UsageRecord record, int events) {
-            this.ticket = ticket;
+        RecordInFlight(Claim claim, Claim rowClaim, SourceRecord source, Billable billed, int events) {
+            this.claim = claim;
+            this.rowClaim = rowClaim;
             this.source = source;
-            this.record = record;
+            this.billed = billed;
             this.remaining = new AtomicInteger(events);
         }
 
@@ -386,8 +543,8 @@ public final class Pipeline implements Intake, AutoCloseable {
             return source;
         }
 
-        UsageRecord record() {
-            return record;
+        Billable billed() {
+            return billed;
         }
 
         void eventSettled(boolean deadLettered) {
@@ -396,9 +553,12 @@ public final class Pipeline implements Intake, AutoCloseable {
             }
             if (remaining.decrementAndGet() == 0) {
                 if (!anyDeadLettered) {
-                    deliveryListener.delivered(record);
+                    deliveryListener.delivered(billed);
                 }
-                tracker.settle(ticket);
+                claim.release();
+                if (rowClaim != null) {
+                    rowClaim.release();
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.tokenmeter.bridge.report;
 
+import dev.tokenmeter.bridge.mapping.Billable;
 import dev.tokenmeter.bridge.pipeline.DeliveryListener;
 import dev.tokenmeter.usage.UsageRecord;
 
@@ -18,12 +19,22 @@ public final class UsageTable implements DeliveryListener {
     }
 
     private final Map<String, Map<String, long[]>> byUser = new TreeMap<>();
+    private final Map<Billable.Basis, Long> bases = new java.util.EnumMap<>(Billable.Basis.class);
+
+    /** Requests delivered by how their counts were established (late corrections counted on their own). */
+    public synchronized long delivered(Billable.Basis basis) {
+        return bases.getOrDefault(basis, 0L);
+    }
 
     @Override
-    public synchronized void delivered(UsageRecord r) {
+    public synchronized void delivered(Billable billed) {
+        UsageRecord r = billed.record();
+        bases.merge(billed.basis(), 1L, Long::sum);
         String model = r.model() != null ? r.model() : r.deployment() != null ? r.deployment() + " (deployment)" : "unknown";
         long[] sums = byUser.computeIfAbsent(r.userId(), u -> new TreeMap<>()).computeIfAbsent(model, m -> new long[6]);
-        sums[0]++;
+        if (billed.basis() != Billable.Basis.LATE_CORRECTION) {
+            sums[0]++;
+        }
         sums[1] += r.promptTokens();
         sums[2] += r.completionTokens();
         sums[3] += r.cachedTokens();

@@ -49,6 +49,7 @@ public final class FileSource implements Source {
     public void run(Intake pipeline) throws IOException, InterruptedException {
         if ("-".equals(input)) {
             read("stdin", stdin, pipeline);
+            endOf("stdin", pipeline);
             return;
         }
         Path root = Path.of(input);
@@ -63,6 +64,7 @@ public final class FileSource implements Source {
             try (InputStream in = Files.newInputStream(file)) {
                 read(partition, in, pipeline);
             }
+            endOf(partition, pipeline);
         }
     }
 
@@ -106,6 +108,12 @@ public final class FileSource implements Source {
         }
         if (!stopped && line.size() > 0) {
             submitLine(partition, lineNumber + 1, line, cut, pipeline);
+        }
+    }
+
+    private void endOf(String partition, Intake pipeline) throws InterruptedException {
+        if (!stopped) {
+            pipeline.endOfPartition(partition);
         }
     }
 
