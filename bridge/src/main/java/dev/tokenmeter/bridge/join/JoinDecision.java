@@ -23,7 +23,13 @@ public sealed interface JoinDecision<P, C> {
     record Corrected<P, C>(P record, LlmUsage row, C claim) implements JoinDecision<P, C> {
     }
 
-    /** The join no longer needs this claim. */
-    record Release<P, C>(C claim) implements JoinDecision<P, C> {
+    /**
+     * The join no longer needs this claim; when {@code notWithout} is set, the position may be checkpointed past
+     * only together with that claim's (a row that came ahead of its record is skipped only with the record).
+     */
+    record Release<P, C>(C claim, C notWithout) implements JoinDecision<P, C> {
+        public Release(C claim) {
+            this(claim, null);
+        }
     }
 }

@@ -77,7 +77,7 @@ public final class PartitionJoin<P, C> {
         Held<P, C> row = earlyRows.remove(id);
         if (row != null) {
             row.done = true;
-            decideWithRow(new Held<>(Kind.WAITING, id, record, null, claim, timeMillis), row.row, row.claim, out);
+            decideWithRow(new Held<>(Kind.WAITING, id, record, null, claim, timeMillis), row.row, row.claim, true, out);
         } else if (records.containsKey(id)) {
             // the same request's record again (a redelivery upstream): the first one bills, with the same event id
             out.add(new JoinDecision.Release<>(claim));
@@ -96,7 +96,7 @@ public final class PartitionJoin<P, C> {
         if (held != null && held.kind == Kind.WAITING) {
             records.remove(id);
             held.done = true;
-            decideWithRow(held, row, claim, out);
+            decideWithRow(held, row, claim, false, out);
         } else if (held != null) {
             // an estimate already went out; a row with counts corrects it once, anything after that is a repeat
             records.remove(id);
@@ -176,7 +176,8 @@ public final class PartitionJoin<P, C> {
         deadlines.clear();
     }
 
-    private void decideWithRow(Held<P, C> waiting, LlmUsage row, C rowClaim, List<JoinDecision<P, C>> out) {
+    private void decideWithRow(Held<P, C> waiting, LlmUsage row, C rowClaim, boolean rowFirst,
+                               List<JoinDecision<P, C>> out) {
         if (row.hasUsage()) {
             observer.joined(Math.abs(waiting.timeMillis - row.time().toEpochMilli()) / 1000.0);
             out.add(new JoinDecision.Joined<>(waiting.record, row, waiting.claim, rowClaim));
@@ -186,7 +187,7 @@ public final class PartitionJoin<P, C> {
             out.add(new JoinDecision.Estimated<>(waiting.record, EstimateReason.LLM_LOG_WITHOUT_USAGE, waiting.claim));
             remember(waiting, out);
         }
-        out.add(new JoinDecision.Release<>(rowClaim));
+        out.add(new JoinDecision.Release<>(rowClaim, rowFirst ? waiting.claim : null));
     }
 
     private void remember(Held<P, C> estimated, List<JoinDecision<P, C>> out) {

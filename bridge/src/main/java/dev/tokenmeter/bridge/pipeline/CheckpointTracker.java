@@ -38,6 +38,15 @@ public final class CheckpointTracker {
 
     /** Marks a position settled and advances the partition's safe position as far as it now can. */
     public void settle(Ticket ticket) {
+        settle(ticket, null);
+    }
+
+    /**
+     * Marks a position settled, but lets the safe position pass it only together with {@code notWithout}, a later
+     * position of the same partition: an LLM log row that came ahead of its record is only safe to skip once the
+     * record is, or a restart between the two would read the record without its row and decide differently.
+     */
+    public void settle(Ticket ticket, Ticket notWithout) {
         PartitionState state = partitions.get(ticket.partition());
         if (state == null) {
             return;
@@ -47,9 +56,17 @@ public final class CheckpointTracker {
                 return;
             }
             ticket.settled = true;
+            if (notWithout != null && notWithout.generation() == ticket.generation()) {
+                ticket.notWithout = notWithout.position().sequence();
+            }
             Position advancedTo = null;
             while (!state.inFlight.isEmpty() && state.inFlight.peekFirst().settled) {
-                advancedTo = state.inFlight.removeFirst().position();
+                Ticket passed = state.inFlight.removeFirst();
+                state.barrier = Math.max(state.barrier, passed.notWithout);
+                // positions before the barrier are settled, but not yet safe to report: the barrier is not passed
+                if (passed.position().sequence() >= state.barrier) {
+                    advancedTo = passed.position();
+                }
             }
             if (advancedTo != null) {
                 state.safe = advancedTo;
@@ -122,6 +139,7 @@ public final class CheckpointTracker {
         private final Position position;
         private final long generation;
         private boolean settled;
+        private long notWithout = Long.MIN_VALUE;
 
         private Ticket(String partition, Position position, long generation) {
             this.partition = partition;
@@ -146,6 +164,8 @@ public final class CheckpointTracker {
         final ArrayDeque<Ticket> inFlight = new ArrayDeque<>();
         Position safe;
         long generation;
+        /** The safe position may not stop below this sequence (see {@link #settle(Ticket, Ticket)}). */
+        long barrier = Long.MIN_VALUE;
 
         PartitionState(long generation) {
             this.generation = generation;

@@ -200,6 +200,9 @@ public final class Pipeline implements Intake, AutoCloseable {
                     bill(correction, c.record(), c.claim(), null);
                 }
             } else if (decision instanceof JoinDecision.Release<SourceRecord, Claim> r) {
+                if (r.notWithout() != null) {
+                    r.claim().notWithout(r.notWithout());
+                }
                 r.claim().release();
             }
         }
@@ -506,9 +509,15 @@ public final class Pipeline implements Intake, AutoCloseable {
     private final class Claim {
         private final CheckpointTracker.Ticket ticket;
         private final AtomicInteger holds = new AtomicInteger(1);
+        private volatile CheckpointTracker.Ticket notWithout;
 
         Claim(CheckpointTracker.Ticket ticket) {
             this.ticket = ticket;
+        }
+
+        /** This position is skipped by a checkpoint only together with {@code other}'s. */
+        void notWithout(Claim other) {
+            notWithout = other.ticket;
         }
 
         void retain() {
@@ -517,7 +526,7 @@ public final class Pipeline implements Intake, AutoCloseable {
 
         void release() {
             if (holds.decrementAndGet() == 0) {
-                tracker.settle(ticket);
+                tracker.settle(ticket, notWithout);
             }
         }
     }

@@ -34,6 +34,25 @@ class CheckpointTrackerTest {
     }
 
     @Test
+    void aPositionSettledNotWithoutALaterOneIsPassedOnlyTogetherWithIt() {
+        var row = tracker.begin("0", Position.of(1));
+        var other = tracker.begin("0", Position.of(2));
+        var record = tracker.begin("0", Position.of(3));
+        var after = tracker.begin("0", Position.of(4));
+
+        tracker.settle(row, record);
+        tracker.settle(other);
+        assertThat(reported).as("1 and 2 are settled, but 3 is not: a restart at 2 would read 3 without 1").isEmpty();
+        assertThat(tracker.safePosition("0")).isEmpty();
+
+        tracker.settle(record);
+        assertThat(reported).containsExactly("0@3");
+        tracker.settle(after);
+        assertThat(reported).containsExactly("0@3", "0@4");
+        assertThat(tracker.pending()).isZero();
+    }
+
+    @Test
     void partitionsAreIndependent() {
         var a1 = tracker.begin("a", Position.of(10));
         var b1 = tracker.begin("b", Position.of(7));
