@@ -118,6 +118,47 @@ class NegativeSchemaTest {
                 .contains("at /resources/1/resources/0/properties/userMetadta:");
     }
 
+    @Test
+    void theLlmLoggingSettingsAreCheckedAgainstThePreviewSchema() {
+        int diagnostic = indexOf("apim.json", "Microsoft.ApiManagement/service/diagnostics", "2024-06-01-preview");
+        String at = "/resources/" + diagnostic + "/properties/largeLanguageModel";
+        List<ArmTemplateValidator.Finding> misspelled = breakAndValidate("apim.json", t -> {
+            ObjectNode llm = (ObjectNode) t.at(at);
+            llm.set("log", llm.remove("logs"));
+        });
+        assertThat(misspelled).extracting(Object::toString).singleElement().asString()
+                .startsWith("infra/modules/apim.json: resource Microsoft.ApiManagement/service/diagnostics@2024-06-01-preview")
+                .contains("at " + at + "/log:");
+        // logs is "enabled"/"disabled", not a bool
+        List<ArmTemplateValidator.Finding> wrongType = breakAndValidate("apim.json", t ->
+                ((ObjectNode) t.at(at)).put("logs", true));
+        assertThat(wrongType).extracting(Object::toString).isNotEmpty()
+                .allSatisfy(f -> assertThat(f).contains("at " + at + "/logs:"));
+    }
+
+    @Test
+    void theDiagnosticSettingIsCheckedAgainstItsSchema() {
+        int setting = indexOf("apim.json", "Microsoft.Insights/diagnosticSettings", "2021-05-01-preview");
+        String at = "/resources/" + setting + "/properties";
+        List<ArmTemplateValidator.Finding> findings = breakAndValidate("apim.json", t -> {
+            ObjectNode props = (ObjectNode) t.at(at);
+            props.set("eventHubAuthorizationRule", props.remove("eventHubAuthorizationRuleId"));
+        });
+        assertThat(findings).extracting(Object::toString).singleElement().asString()
+                .startsWith("infra/modules/apim.json: resource Microsoft.Insights/diagnosticSettings@2021-05-01-preview")
+                .contains("at " + at + "/eventHubAuthorizationRule:");
+    }
+
+    private static int indexOf(String module, String type, String apiVersion) {
+        JsonNode resources = TemplateFiles.read(ProjectPaths.infra().resolve("modules").resolve(module)).path("resources");
+        for (int i = 0; i < resources.size(); i++) {
+            if (resources.get(i).path("type").asText().equals(type) && resources.get(i).path("apiVersion").asText().equals(apiVersion)) {
+                return i;
+            }
+        }
+        throw new AssertionError("no " + type + "@" + apiVersion + " in " + module);
+    }
+
     private List<ArmTemplateValidator.Finding> breakAndValidate(String module, Consumer<ObjectNode> breakIt) {
         Path file = ProjectPaths.infra().resolve("modules").resolve(module);
         ObjectNode template = (ObjectNode) TemplateFiles.read(file);

@@ -49,7 +49,29 @@ class ProjectChecksTest {
             "TOKENMETER_EVENTHUBS_CONSUMER_GROUP", "TOKENMETER_EVENTHUBS_CONNECTION_STRING",
             "TOKENMETER_EVENTHUBS_START_POSITION", "TOKENMETER_EVENTHUBS_MAX_BATCH_SIZE",
             "TOKENMETER_EVENTHUBS_MAX_WAIT_MS", "TOKENMETER_CHECKPOINT_BLOB_CONTAINER_URL",
-            "TOKENMETER_CHECKPOINT_CONNECTION_STRING", "TOKENMETER_CHECKPOINT_CONTAINER", "AZURE_CLIENT_ID");
+            "TOKENMETER_CHECKPOINT_CONNECTION_STRING", "TOKENMETER_CHECKPOINT_CONTAINER", "AZURE_CLIENT_ID",
+            // issue 10: the join with the re-key stage's rows
+            "TOKENMETER_JOIN", "TOKENMETER_JOIN_WINDOW_MS", "TOKENMETER_JOIN_LATE_WINDOW_MS");
+
+    /**
+     * The re-key stage's configuration as agreed for issue 10 (same image, TOKENMETER_MODE=rekey): its Container App
+     * may set these and nothing else.
+     */
+    static final Set<String> DOCUMENTED_REKEY_VARIABLES = Set.of(
+            "TOKENMETER_MODE", "TOKENMETER_SOURCE", "TOKENMETER_HTTP_PORT", "TOKENMETER_SHUTDOWN_TIMEOUT_MS",
+            "TOKENMETER_LOG_FORMAT", "TOKENMETER_EVENTHUBS_NAMESPACE", "TOKENMETER_EVENTHUBS_NAME",
+            "TOKENMETER_EVENTHUBS_CONSUMER_GROUP", "TOKENMETER_EVENTHUBS_START_POSITION",
+            "TOKENMETER_CHECKPOINT_BLOB_CONTAINER_URL", "TOKENMETER_REKEY_EVENTHUBS_NAMESPACE",
+            "TOKENMETER_REKEY_EVENTHUBS_NAME", "TOKENMETER_REKEY_TICK_INTERVAL_MS", "AZURE_CLIENT_ID");
+
+    /**
+     * Issue 10's variables. The bridge's side of issue 10 is written alongside these templates; until the bridge's
+     * sources read any of them, "the bridge reads what the apps set" cannot hold for them (and is checked for all the
+     * others). As soon as the bridge reads one, it must read them all.
+     */
+    static final Set<String> ISSUE_10_VARIABLES = Set.of("TOKENMETER_JOIN", "TOKENMETER_JOIN_WINDOW_MS",
+            "TOKENMETER_JOIN_LATE_WINDOW_MS", "TOKENMETER_MODE", "TOKENMETER_REKEY_EVENTHUBS_NAMESPACE",
+            "TOKENMETER_REKEY_EVENTHUBS_NAME", "TOKENMETER_REKEY_TICK_INTERVAL_MS");
 
     /** Variables the bridge reads that the Container App leaves unset on purpose, and why. */
     static final Map<String, String> DELIBERATELY_UNSET = Map.ofEntries(
@@ -64,7 +86,12 @@ class ProjectChecksTest {
             Map.entry("TOKENMETER_MAX_RECORD_BYTES", "default 256 KiB; APIM usage records are under 2 KB"),
             Map.entry("TOKENMETER_REQUEST_TIMEOUT_MS", "bridge default"),
             Map.entry("TOKENMETER_RETRY_MAX_BACKOFF_MS", "bridge default"),
-            Map.entry("TOKENMETER_EVENTHUBS_CHECKPOINT_INTERVAL_MS", "bridge default (not among the settings agreed for issue 7)"));
+            Map.entry("TOKENMETER_EVENTHUBS_CHECKPOINT_INTERVAL_MS", "bridge default (not among the settings agreed for issue 7)"),
+            // the re-key stage's settings: set on the re-key app, the bridge app runs in the default mode
+            Map.entry("TOKENMETER_MODE", "default mode is the bridge; the re-key app sets rekey"),
+            Map.entry("TOKENMETER_REKEY_EVENTHUBS_NAMESPACE", "re-key app only"),
+            Map.entry("TOKENMETER_REKEY_EVENTHUBS_NAME", "re-key app only"),
+            Map.entry("TOKENMETER_REKEY_TICK_INTERVAL_MS", "re-key app only"));
     /** Kafka is the other streaming source; none of its settings apply here. */
     static final String KAFKA_PREFIX = "TOKENMETER_KAFKA_";
 
@@ -134,6 +161,12 @@ class ProjectChecksTest {
             if (replicas > partitions) {
                 problems.add("bridgeMaxReplicas " + replicas + " exceeds partitionCount " + partitions
                         + ": replicas beyond one per partition own no partition (the template caps it anyway)");
+            }
+            int diagnosticPartitions = intValue(values, declared, "diagnosticsPartitionCount");
+            int rekeyReplicas = intValue(values, declared, "rekeyMaxReplicas");
+            if (rekeyReplicas > diagnosticPartitions) {
+                problems.add("rekeyMaxReplicas " + rekeyReplicas + " exceeds diagnosticsPartitionCount " + diagnosticPartitions
+                        + ": the re-key stage reads the diagnostic hub one partition per replica");
             }
             assertThat(problems).isEmpty();
         }));
@@ -223,18 +256,28 @@ class ProjectChecksTest {
                 String name = r.path("name").asText();
                 assertThat(name).as("assignment names are deterministic").startsWith("[guid(").contains(m.group(0));
                 String principal = r.at("/properties/principalId").asText();
-                String who = principal.contains("apimResourceId") ? "apim" : principal.contains("identityResourceId") ? "bridge" : principal;
+                String who = principal.contains("variables('apimResourceId')") ? "apim"
+                        : principal.contains("variables('rekeyIdentityResourceId')") ? "rekey"
+                        : principal.contains("variables('identityResourceId')") ? "bridge" : principal;
                 grants.put(who + " @ " + r.path("scope").asText(), role);
                 assertThat(r.at("/properties/principalType").asText()).isEqualTo("ServicePrincipal");
             }
         }
+        String registryScope = "[format('Microsoft.ContainerRegistry/registries/{0}', variables('registryName'))]";
         assertThat(grants).containsExactlyInAnyOrderEntriesOf(Map.of(
                 "bridge @ [variables('hubScope')]", "Azure Event Hubs Data Receiver",
                 "bridge @ [variables('containerScope')]", "Storage Blob Data Contributor",
                 "apim @ [variables('hubScope')]", "Azure Event Hubs Data Sender",
-                "bridge @ [format('Microsoft.ContainerRegistry/registries/{0}', variables('registryName'))]", "AcrPull"));
+                "bridge @ " + registryScope, "AcrPull",
+                "rekey @ [variables('diagnosticsHubScope')]", "Azure Event Hubs Data Receiver",
+                "rekey @ [variables('hubScope')]", "Azure Event Hubs Data Sender",
+                "rekey @ [variables('rekeyContainerScope')]", "Storage Blob Data Contributor",
+                "rekey @ " + registryScope, "AcrPull"));
         assertThat(identity.at("/variables/hubScope").asText()).contains("Microsoft.EventHub/namespaces/{0}/eventhubs/{1}");
+        assertThat(identity.at("/variables/diagnosticsHubScope").asText()).contains("Microsoft.EventHub/namespaces/{0}/eventhubs/{1}");
         assertThat(identity.at("/variables/containerScope").asText())
+                .contains("Microsoft.Storage/storageAccounts/{0}/blobServices/default/containers/{1}");
+        assertThat(identity.at("/variables/rekeyContainerScope").asText())
                 .contains("Microsoft.Storage/storageAccounts/{0}/blobServices/default/containers/{1}");
     }
 
@@ -268,7 +311,8 @@ class ProjectChecksTest {
         String identityKey = app.at("/identity/userAssignedIdentities").fieldNames().next();
         assertThat(rule.get("identity").asText()).isEqualTo(identityKey);
         assertThat(env.get("AZURE_CLIENT_ID")).isEqualTo("[parameters('identityClientId')]");
-        assertThat(metadata.get("unprocessedEventThreshold").asText()).isEqualTo("[string(parameters('unprocessedEventThreshold'))]");
+        // the threshold's value (the user's plus the join's lag) is computed and checked in LlmLogsTest
+        assertThat(metadata.get("unprocessedEventThreshold").asText()).isEqualTo("[string(variables('bridgeEventThreshold'))]");
     }
 
     @Test
@@ -317,6 +361,15 @@ class ProjectChecksTest {
         sameThing.put("checkpoint container", List.of("storage.containerName", "identity.checkpointContainerName",
                 "containerapp.checkpointContainerName"));
         sameThing.put("APIM identity type", List.of("identity.apimIdentityType", "apim.apimIdentityType"));
+        sameThing.put("llmLogs switch", List.of("eventhubs.llmLogs", "storage.llmLogs", "identity.llmLogs",
+                "containerapp.llmLogs", "apim.llmLogs"));
+        sameThing.put("diagnostic hub", List.of("eventhubs.diagnosticsHubName", "identity.diagnosticsHubName",
+                "containerapp.diagnosticsHubName", "apim.diagnosticsHubName"));
+        sameThing.put("diagnostic hub partitions", List.of("eventhubs.diagnosticsPartitionCount",
+                "containerapp.diagnosticsPartitionCount"));
+        sameThing.put("re-key consumer group", List.of("eventhubs.rekeyConsumerGroupName", "containerapp.rekeyConsumerGroupName"));
+        sameThing.put("re-key checkpoint container", List.of("storage.rekeyContainerName",
+                "identity.rekeyCheckpointContainerName", "containerapp.rekeyCheckpointContainerName"));
         sameThing.put("APIM user-assigned identity", List.of("identity.apimUserAssignedIdentityId", "apim.apimUserAssignedIdentityId"));
         List<String> problems = new ArrayList<>();
         sameThing.forEach((thing, places) -> {
@@ -343,7 +396,7 @@ class ProjectChecksTest {
         // blobs up with the names it is given, so every consumer must see the lowercase form
         JsonNode main = TemplateFiles.read(TemplateFiles.main());
         List<String> names = List.of("eventHubsNamespaceName", "hubName", "consumerGroupName", "diagnosticsHubName",
-                "storageAccountName", "checkpointContainerName");
+                "rekeyConsumerGroupName", "storageAccountName", "checkpointContainerName", "rekeyCheckpointContainerName");
         for (String name : names) {
             assertThat(main.at("/variables/" + name).asText()).as("variables." + name)
                     .isEqualTo("[toLower(parameters('" + name + "'))]");
@@ -390,7 +443,9 @@ class ProjectChecksTest {
     void entryTemplateOutputsWhatTheCliAndTheGuideUse() {
         JsonNode outputs = TemplateFiles.read(TemplateFiles.main()).path("outputs");
         assertThat(fieldNames(outputs)).contains("loggerId", "loggerName", "eventHubsNamespaceHostName", "hubName",
-                "consumerGroupName", "checkpointContainerUrl", "bridgeIdentityClientId", "bridgeAppName");
+                "consumerGroupName", "checkpointContainerUrl", "bridgeIdentityClientId", "bridgeAppName",
+                "diagnosticsHubName", "rekeyConsumerGroupName", "rekeyCheckpointContainerUrl", "rekeyIdentityClientId",
+                "rekeyAppName");
     }
 
     // ---------------------------------------------------------------- environment variables vs the bridge sources
@@ -419,6 +474,11 @@ class ProjectChecksTest {
     }
 
     @Test
+    void theRekeyAppSetsExactlyTheDocumentedRekeyVariables() {
+        assertThat(bridgeEnvironment(rekeyApp()).keySet()).containsExactlyInAnyOrderElementsOf(DOCUMENTED_REKEY_VARIABLES);
+    }
+
+    @Test
     void theBridgeReadsEveryVariableTheContainerAppSets() {
         Set<String> read = variablesTheBridgeReads();
         // The Event Hubs source is written alongside this template; until its settings appear in the bridge's
@@ -426,10 +486,14 @@ class ProjectChecksTest {
         assumeTrue(read.contains("TOKENMETER_EVENTHUBS_NAMESPACE"),
                 "the bridge's sources do not read the Event Hubs settings yet");
         Set<String> unread = new TreeSet<>(bridgeEnvironment(containerApp()).keySet());
+        unread.addAll(bridgeEnvironment(rekeyApp()).keySet());
         unread.removeAll(read);
         // read by the Azure Identity library's DefaultAzureCredential, not by the bridge's own code
         unread.remove("AZURE_CLIENT_ID");
-        assertThat(unread).as("variables the Container App sets that nothing in bridge/src/main/java mentions").isEmpty();
+        if (ISSUE_10_VARIABLES.stream().noneMatch(read::contains)) {
+            unread.removeAll(ISSUE_10_VARIABLES);
+        }
+        assertThat(unread).as("variables the Container Apps set that nothing in bridge/src/main/java mentions").isEmpty();
     }
 
     /** Every TOKENMETER_* (and AZURE_CLIENT_ID) named in a string literal of the bridge's main sources. */
@@ -458,20 +522,30 @@ class ProjectChecksTest {
     // ---------------------------------------------------------------- helpers
 
     private static JsonNode module(String name) {
-        return TemplateFiles.read(ProjectPaths.infra().resolve("modules").resolve(name + ".json"));
+        return TemplateFiles.module(name);
     }
 
-    private static JsonNode containerApp() {
+    /** The bridge's Container App: the one named by the appName parameter. */
+    static JsonNode containerApp() {
+        return containerApp("[parameters('appName')]");
+    }
+
+    /** The re-key stage's Container App. */
+    static JsonNode rekeyApp() {
+        return containerApp("[parameters('rekeyAppName')]");
+    }
+
+    private static JsonNode containerApp(String name) {
         for (JsonNode r : module("containerapp").path("resources")) {
-            if (r.path("type").asText().equals("Microsoft.App/containerApps")) {
+            if (r.path("type").asText().equals("Microsoft.App/containerApps") && r.path("name").asText().equals(name)) {
                 return r;
             }
         }
-        throw new AssertionError("no Microsoft.App/containerApps in infra/modules/containerapp.json");
+        throw new AssertionError("no Microsoft.App/containerApps named " + name + " in infra/modules/containerapp.json");
     }
 
     /** name -> value, or "secretRef:<secret>" for secret-backed variables. */
-    private static Map<String, String> bridgeEnvironment(JsonNode app) {
+    static Map<String, String> bridgeEnvironment(JsonNode app) {
         Map<String, String> env = new LinkedHashMap<>();
         for (JsonNode e : app.at("/properties/template/containers/0/env")) {
             String value = e.has("secretRef") ? "secretRef:" + e.get("secretRef").asText() : e.path("value").asText();

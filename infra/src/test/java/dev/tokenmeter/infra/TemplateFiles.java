@@ -25,6 +25,11 @@ final class TemplateFiles {
         return list(ProjectPaths.infra().resolve("modules"));
     }
 
+    /** One module by its file name without ".json", e.g. "containerapp". */
+    static JsonNode module(String name) {
+        return read(ProjectPaths.infra().resolve("modules").resolve(name + ".json"));
+    }
+
     /** The entry template and every module. */
     static List<Path> templates() {
         return Stream.concat(Stream.of(main()), modules().stream()).toList();

@@ -54,6 +54,10 @@ class TemplateSchemaTest {
                 "Microsoft.App/managedEnvironments@2025-07-01",
                 "Microsoft.App/containerApps@2025-07-01",
                 "Microsoft.ApiManagement/service/loggers@2024-05-01",
-                "Microsoft.ApiManagement/service/diagnostics@2024-05-01");
+                "Microsoft.ApiManagement/service/diagnostics@2024-05-01",
+                // issue 10: LLM logs exported to the diagnostic hub
+                "Microsoft.EventHub/namespaces/authorizationRules@2024-01-01",
+                "Microsoft.ApiManagement/service/diagnostics@2024-06-01-preview",
+                "Microsoft.Insights/diagnosticSettings@2021-05-01-preview");
     }
 }
