@@ -313,17 +313,23 @@ class PolicyHarnessTest {
     }
 
     @Test
-    void embeddingsAnsweredAsAStreamAreNotExpected() {
+    void embeddingsAnsweredAsAStreamAreNotExpectedEvenWhenTheClientAskedForUsage() {
+        // only the kind rules this out: streamed, successful, managed gateway, LLM log on, the client asked for usage
         var example = ReferenceExamples.azure("2024-10-21/examples/embeddings.json");
-        Scenario s = azure("embeddings-stream", example, "embeddings")
+        ObjectNode request = example.request().deepCopy();
+        request.put("stream", true).putObject("stream_options").put("include_usage", true);
+        Scenario s = azure("embeddings-stream", example, "embeddings").withBody(ReferenceExamples.json(request))
                 .backend(new Scenario.Backend.Responds(200, "text/event-stream", "data: [DONE]\n\n"))
                 .estimatedTokens(4);
-        UsageRecord r = onlyRecord(runner.run(withToken(s)));
+        Outcome outcome = runner.run(withToken(s));
+        UsageRecord r = onlyRecord(outcome);
         assertThat(r.operationKind()).isEqualTo("embeddings");
         assertThat(r.stream()).isTrue();
+        assertThat(r.includeUsage()).isEqualTo("client");
         assertThat(r.exactExpected()).isFalse();
-        assertThat(r.includeUsage()).isNull();
+        assertThat(r.usageSource()).isEqualTo("estimated");
         assertThat(r.totalTokens()).isEqualTo(4);
+        assertThat(outcome.forwardedRequestBody()).isEqualTo(s.body());
     }
 
     @Test
@@ -339,6 +345,14 @@ class PolicyHarnessTest {
         assertThat(r.includeUsage()).as("the fragment had asked for usage; the backend refused before streaming").isEqualTo("injected");
         assertThat(r.backendRequestId()).as("error bodies are not read").isNull();
         assertThat(outcome.responseBodyReads()).isZero();
+        // an error status is an error even when it comes as an event stream: the stream holds no usage to wait for
+        Outcome sseError = runner.run(withToken(streamedChat("stream-503-sse").backend(new Scenario.Backend.Responds(503,
+                "text/event-stream", "event: error\ndata: {\"error\":{\"code\":\"ServiceUnavailable\"}}\n\n"))));
+        UsageRecord e = onlyRecord(sseError);
+        assertThat(e.status()).isEqualTo(503);
+        assertThat(e.stream()).isTrue();
+        assertThat(e.exactExpected()).isFalse();
+        assertThat(e.usageSource()).isEqualTo("none");
     }
 
     @Test

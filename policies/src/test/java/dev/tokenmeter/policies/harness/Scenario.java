@@ -56,6 +56,10 @@ record Scenario(
         return new Scenario(name, method, url, Map.copyOf(h), body, subscription, apimUserId, token, backend, estimatedTokens, namedValues, gatewayId);
     }
 
+    Scenario withBody(String newBody) {
+        return new Scenario(name, method, url, headers, newBody, subscription, apimUserId, token, backend, estimatedTokens, namedValues, gatewayId);
+    }
+
     Scenario subscription(String id, String productId) {
         return new Scenario(name, method, url, headers, body, new Subscription(id, productId), apimUserId, token, backend, estimatedTokens, namedValues, gatewayId);
     }
