@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * What one scenario produced, as APIM would have: the Event Hub messages, metric emissions, token-limit counter
  * keys, the response the client got (status, headers, body), the request body the backend got, any policy errors,
- * and every send-request the policies made with what came of it.
+ * every send-request the policies made with what came of it, and the request's id as the expressions see it
+ * ({@code context.RequestId.ToString()}, computed by the C# host).
  */
 record Outcome(
         int status,
@@ -19,8 +20,10 @@ record Outcome(
         List<String> counterKeys,
         List<String> errors,
         String responseBody,
-        List<PolicyRunner.Sent> sendRequests) {
+        List<PolicyRunner.Sent> sendRequests,
+        String contextRequestId) {
 
+    /** One log-to-eventhub message: its logger, the evaluated partition-key and partition-id attributes, the body. */
     record EventHubMessage(String loggerId, String partitionKey, String partitionId, String body) {
     }
 

@@ -380,7 +380,7 @@ final class PolicyRunner {
                 case "Product ID" -> scenario.subscription() == null || scenario.subscription().productId() == null ? "" : scenario.subscription().productId();
                 case "User ID" -> scenario.apimUserId() == null ? "" : scenario.apimUserId();
                 case "Location" -> ScenarioContext.REGION;
-                case "Gateway ID" -> ScenarioContext.GATEWAY;
+                case "Gateway ID" -> scenario.gatewayId();
                 default -> throw new AssertionError("dimension '" + name + "' has no value and is not one APIM predefines");
             };
         }
@@ -421,6 +421,8 @@ final class PolicyRunner {
             throw new AssertionError("effective policy does not parse: " + e.getMessage(), e);
         }
         host.require((ObjectNode) host.command("reset").set("ctx", ScenarioContext.toJson(scenario)));
+        // what the expressions see as context.RequestId.ToString(), asked of the C# side (not derived here)
+        String contextRequestId = host.require(host.command("requestid")).path("value").asText();
         Run run = new Run(scenario);
         Element policies = doc.getDocumentElement();
         boolean reachedBackend = false;
@@ -477,7 +479,7 @@ final class PolicyRunner {
         }
         return new Outcome(status, headers, reachedBackend, forwarded, state.path("responseBodyReads").asInt(),
                 List.copyOf(run.messages), List.copyOf(run.metrics), List.copyOf(run.counterKeys), List.copyOf(run.errors),
-                body, List.copyOf(run.sent));
+                body, List.copyOf(run.sent), contextRequestId);
     }
 
     /** One send-request: the answer's status, or why there was none (Timeout, ConnectionFailure, RequestFailure). */

@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * One request through the policy set, with everything APIM or the backend would decide that the harness cannot:
- * the outcome of token validation, the backend's response (or failure), and the token-limit policy's estimate.
+ * the outcome of token validation, the backend's response (or failure), the token-limit policy's estimate, and the
+ * gateway that handles it (context.Deployment.GatewayId: "managed", or a self-hosted gateway's id).
  */
 record Scenario(
         String name,
@@ -19,7 +20,8 @@ record Scenario(
         Token token,
         Backend backend,
         int estimatedTokens,
-        Map<String, String> namedValues) {
+        Map<String, String> namedValues,
+        String gatewayId) {
 
     /** An APIM subscription and the product it belongs to (null product: an all-APIs subscription). */
     record Subscription(String id, String productId) {
@@ -45,40 +47,49 @@ record Scenario(
 
     static Scenario post(String name, String url, String body) {
         return new Scenario(name, "POST", url, Map.of("Content-Type", List.of("application/json")), body,
-                null, null, null, new Backend.Responds(200, "application/json", "{}"), 0, Map.of());
+                null, null, null, new Backend.Responds(200, "application/json", "{}"), 0, Map.of(), ScenarioContext.GATEWAY);
     }
 
     Scenario header(String header, String value) {
         Map<String, List<String>> h = new LinkedHashMap<>(headers);
         h.put(header, List.of(value));
-        return new Scenario(name, method, url, Map.copyOf(h), body, subscription, apimUserId, token, backend, estimatedTokens, namedValues);
+        return new Scenario(name, method, url, Map.copyOf(h), body, subscription, apimUserId, token, backend, estimatedTokens, namedValues, gatewayId);
+    }
+
+    Scenario withBody(String newBody) {
+        return new Scenario(name, method, url, headers, newBody, subscription, apimUserId, token, backend, estimatedTokens, namedValues, gatewayId);
     }
 
     Scenario subscription(String id, String productId) {
-        return new Scenario(name, method, url, headers, body, new Subscription(id, productId), apimUserId, token, backend, estimatedTokens, namedValues);
+        return new Scenario(name, method, url, headers, body, new Subscription(id, productId), apimUserId, token, backend, estimatedTokens, namedValues, gatewayId);
     }
 
     Scenario apimUser(String id) {
-        return new Scenario(name, method, url, headers, body, subscription, id, token, backend, estimatedTokens, namedValues);
+        return new Scenario(name, method, url, headers, body, subscription, id, token, backend, estimatedTokens, namedValues, gatewayId);
     }
 
     /** A bearer token (an unsigned JWT carrying the claims, so AsJwt() works too) and validation's verdict. */
     Scenario token(Token verdict, String compactJwt) {
-        return new Scenario(name, method, url, headers, body, subscription, apimUserId, verdict, backend, estimatedTokens, namedValues)
+        return new Scenario(name, method, url, headers, body, subscription, apimUserId, verdict, backend, estimatedTokens, namedValues, gatewayId)
                 .header("Authorization", "Bearer " + compactJwt);
     }
 
     Scenario backend(Backend response) {
-        return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, response, estimatedTokens, namedValues);
+        return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, response, estimatedTokens, namedValues, gatewayId);
     }
 
     Scenario estimatedTokens(int tokens) {
-        return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, backend, tokens, namedValues);
+        return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, backend, tokens, namedValues, gatewayId);
+    }
+
+    /** The gateway that handles the request: "managed" (the default) or a self-hosted gateway's id. */
+    Scenario gateway(String id) {
+        return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, backend, estimatedTokens, namedValues, id);
     }
 
     Scenario namedValue(String name, String value) {
         Map<String, String> v = new LinkedHashMap<>(namedValues);
         v.put(name, value);
-        return new Scenario(this.name, method, url, headers, body, subscription, apimUserId, token, backend, estimatedTokens, Map.copyOf(v));
+        return new Scenario(this.name, method, url, headers, body, subscription, apimUserId, token, backend, estimatedTokens, Map.copyOf(v), gatewayId);
     }
 }

@@ -6,11 +6,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Turns a scenario into the APIM context the host builds: a fixed APIM service, API and clock, the scenario's caller. */
+/**
+ * Turns a scenario into the APIM context the host builds: a fixed APIM service, API and clock, the scenario's caller
+ * and gateway (managed unless the scenario names a self-hosted one).
+ */
 final class ScenarioContext {
 
     static final String SERVICE = "contoso-apim";
     static final String REGION = "West Europe";
+    /** context.Deployment.GatewayId of the managed gateway, the default for every scenario. */
     static final String GATEWAY = "managed";
     static final String API_ID = "azure-openai";
     static final String TIMESTAMP = "2026-11-27T08:01:12.347Z";
@@ -41,7 +45,7 @@ final class ScenarioContext {
         ctx.put("requestId", PolicyRunner.requestId(s).toString());
         ctx.put("timestamp", TIMESTAMP);
         ctx.put("elapsedMs", ELAPSED_MS);
-        ctx.putObject("deployment").put("ServiceName", SERVICE).put("Region", REGION).put("GatewayId", GATEWAY)
+        ctx.putObject("deployment").put("ServiceName", SERVICE).put("Region", REGION).put("GatewayId", s.gatewayId())
                 .put("ServiceId", "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ApiManagement/service/" + SERVICE);
         ctx.putObject("api").put("Id", API_ID).put("Name", "Azure OpenAI").put("Path", "openai").put("IsCurrentRevision", true);
         ctx.putObject("operation").put("Id", operationId(s)).put("Method", s.method()).put("Name", operationId(s));

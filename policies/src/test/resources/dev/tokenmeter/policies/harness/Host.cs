@@ -56,6 +56,8 @@ namespace Tokenmeter.Harness
             {
                 case "check": return Ok(TypeCheck.Violations(typeof(Tokenmeter.Policy.Expressions)));
                 case "reset": context = Build((JObject)cmd["ctx"]); return Ok();
+                // the request id exactly as an expression's context.RequestId.ToString() renders it
+                case "requestid": return Ok(context.RequestId.ToString());
                 case "eval":
                 {
                     var value = Eval((int)cmd["id"]);
