@@ -82,11 +82,13 @@ class ProjectChecksTest {
             // other sources and sinks
             Map.entry("TOKENMETER_INPUT", "file source only"),
             Map.entry("TOKENMETER_LEDGER_FILE", "local ledger, written only when no OpenMeter URL is set"),
+            Map.entry("TOKENMETER_LLM_LOGS", "backfill from files only; a streaming bridge joins on its partitions"),
             // the bridge's defaults fit this deployment
             Map.entry("TOKENMETER_MAX_RECORD_BYTES", "default 256 KiB; APIM usage records are under 2 KB"),
             Map.entry("TOKENMETER_REQUEST_TIMEOUT_MS", "bridge default"),
             Map.entry("TOKENMETER_RETRY_MAX_BACKOFF_MS", "bridge default"),
             Map.entry("TOKENMETER_EVENTHUBS_CHECKPOINT_INTERVAL_MS", "bridge default (not among the settings agreed for issue 7)"),
+            Map.entry("TOKENMETER_JOIN_MAX_PENDING", "bridge default (2,000,000 held records and rows before readiness turns red)"),
             // the re-key stage's settings: set on the re-key app, the bridge app runs in the default mode
             Map.entry("TOKENMETER_MODE", "default mode is the bridge; the re-key app sets rekey"),
             Map.entry("TOKENMETER_REKEY_EVENTHUBS_NAMESPACE", "re-key app only"),

@@ -43,15 +43,15 @@ public record UsageRecord(
         String backendRequestId) {
 
     /**
-     * What a v1 producer would have said: a successful streamed chat, completions or Responses call billed from the
-     * gateway's estimate, on the managed gateway (self-hosted gateways send no diagnostic logs; a v1 record without
-     * a gateway id is taken as managed, where waiting costs only delay).
+     * What a v1 producer would have said: a successful streamed chat or Responses call billed from the gateway's
+     * estimate, on the managed gateway (self-hosted gateways send no diagnostic logs; a v1 record without a gateway
+     * id is taken as managed, where waiting costs only delay). Streamed completions are left out: policy sets before
+     * 1.2.0 asked for usage in chat streams only, so their log rows carry no counts to wait for.
      */
     public static boolean inferExactExpected(boolean stream, String usageSource, int status, String operationKind,
                                              String gatewayId) {
         return stream && "estimated".equals(usageSource) && status < 400
-                && ("chat".equals(operationKind) || "completions".equals(operationKind)
-                || "responses".equals(operationKind))
+                && ("chat".equals(operationKind) || "responses".equals(operationKind))
                 && (gatewayId == null || "managed".equalsIgnoreCase(gatewayId));
     }
 
