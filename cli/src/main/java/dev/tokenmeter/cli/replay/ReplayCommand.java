@@ -1,6 +1,10 @@
 package dev.tokenmeter.cli.replay;
 
 import dev.tokenmeter.bridge.deadletter.DirectoryDeadLetterStore;
+import dev.tokenmeter.bridge.join.JoinObserver;
+import dev.tokenmeter.bridge.join.JoinSettings;
+import dev.tokenmeter.bridge.llmlog.LlmLogBackfill;
+import dev.tokenmeter.bridge.mapping.Billable;
 import dev.tokenmeter.bridge.mapping.EventMapper;
 import dev.tokenmeter.bridge.mapping.EventSettings;
 import dev.tokenmeter.bridge.mapping.MappingMode;
@@ -59,6 +63,11 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--dead-letter-dir", paramLabel = "DIR", defaultValue = "replay-dead-letters",
             description = "Where records that fail again are kept (default: ${DEFAULT-VALUE}).")
     Path deadLetterDir;
+    @Option(names = "--llm-logs", paramLabel = "PATH",
+            description = "APIM LLM log exports (file or directory: Event Hubs messages as JSON lines, a Log Analytics "
+                    + "export, or llm_usage rows): streamed records are billed with their exact counts where found, "
+                    + "with their estimate otherwise.")
+    Path llmLogs;
     @Option(names = "--timeout", defaultValue = "PT5M", description = "How long to wait for OpenMeter to accept everything (default: ${DEFAULT-VALUE}).")
     Duration timeout;
 
@@ -85,10 +94,18 @@ public final class ReplayCommand implements Callable<Integer> {
         FileSource source = new FileSource(input, System.in, unwrapper);
         // a replay has nowhere to checkpoint: a rerun re-sends, and OpenMeter de-duplicates by event id
         CheckpointTracker tracker = new CheckpointTracker(CheckpointListener.NONE);
+        LlmLogBackfill.Loaded backfill = null;
+        if (llmLogs != null) {
+            if (!Files.exists(llmLogs)) {
+                throw new CliFailure("LLM log export " + llmLogs.toAbsolutePath() + " does not exist");
+            }
+            backfill = new LlmLogBackfill(deadLetters, Clock.systemUTC()).load(llmLogs);
+        }
         boolean settled;
         try (OpenMeterSink sink = new OpenMeterSink(URI.create(u.replaceAll("/+$", "")), t, Duration.ofSeconds(30))) {
             Pipeline pipeline = new Pipeline(PipelineSettings.defaults(), new UsageRecordParser(), mapper, sink,
-                    deadLetters, tracker, new PipelineMetrics(new SimpleMeterRegistry()), delivered, Clock.systemUTC());
+                    deadLetters, tracker, new PipelineMetrics(new SimpleMeterRegistry()), delivered, Clock.systemUTC(),
+                    JoinSettings.defaults(), JoinObserver.NONE, backfill == null ? null : backfill.index());
             try {
                 source.run(pipeline);
             } catch (IOException e) {
@@ -107,7 +124,9 @@ public final class ReplayCommand implements Callable<Integer> {
         }
         env.out().println("Replayed " + source.records() + " records from " + (input.equals("-") ? "standard input" : input)
                 + (unwrapper.unwrapped() > 0 ? " (" + unwrapper.unwrapped() + " taken from dead letters)" : "")
-                + " to " + u + " as " + mode + " events: " + deliveredRecords + " delivered"
+                + " to " + u + " as " + mode + " events: " + deliveredRecords + " delivered ("
+                + delivered.delivered(Billable.Basis.JOINED) + " with exact counts from the LLM log, "
+                + delivered.delivered(Billable.Basis.ESTIMATED) + " estimated)"
                 + (deadLetters.written() > 0 ? ", " + deadLetters.written() + " dead-lettered again in " + deadLetterDir : "") + ".");
         env.out().flush();
         if (!settled) {

@@ -53,6 +53,19 @@ class ReplayTest {
     }
 
     @Test
+    void withTheLlmLogExportStreamedRecordsGoToOpenMeterWithTheirExactCounts() {
+        CliRunner.Result r = replay(SAMPLES.resolve("valid").toString(), "--llm-logs",
+                SAMPLES.resolveSibling("llm-logs").toString());
+        assertThat(r.exitCode()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("12 delivered (2 with exact counts from the LLM log, 0 estimated)");
+        var joined = openmeter.ingestedEvents().stream()
+                .filter(e -> e.get("id").asText().equals("c7d8e9f0-a1b2-4c3d-8e5f-6a7b8c9d0eaa")).findFirst().orElseThrow();
+        assertThat(joined.get("data").get("usage_source").asText()).isEqualTo("joined");
+        assertThat(joined.get("data").get("completion_tokens").asLong()).isEqualTo(388);
+        assertThat(openmeter.violations()).isEmpty();
+    }
+
+    @Test
     void replaysTheOriginalRecordsOfDeadLetters() throws Exception {
         List<String> records = Files.readAllLines(SAMPLES.resolve("valid/2026-11-27-contoso-apim.jsonl")).subList(0, 2);
         StringBuilder deadLetters = new StringBuilder();
