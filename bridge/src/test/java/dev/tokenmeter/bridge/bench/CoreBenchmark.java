@@ -4,6 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.tokenmeter.bridge.deadletter.DirectoryDeadLetterStore;
+import dev.tokenmeter.bridge.join.JoinObserver;
+import dev.tokenmeter.bridge.join.JoinRowCodec;
+import dev.tokenmeter.bridge.join.JoinSettings;
+import dev.tokenmeter.bridge.join.LlmUsage;
 import dev.tokenmeter.bridge.mapping.EventMapper;
 import dev.tokenmeter.bridge.mapping.EventSettings;
 import dev.tokenmeter.bridge.mapping.OutgoingEvent;
@@ -14,6 +18,10 @@ import dev.tokenmeter.bridge.pipeline.DeliveryListener;
 import dev.tokenmeter.bridge.pipeline.Pipeline;
 import dev.tokenmeter.bridge.pipeline.PipelineMetrics;
 import dev.tokenmeter.bridge.pipeline.PipelineSettings;
+import dev.tokenmeter.bridge.pipeline.Position;
+import dev.tokenmeter.bridge.pipeline.SourceRecord;
+import dev.tokenmeter.bridge.sink.SendResult;
+import dev.tokenmeter.bridge.sink.Sink;
 import dev.tokenmeter.bridge.source.FileSource;
 import dev.tokenmeter.bridge.support.Records;
 import dev.tokenmeter.usage.ParseResult;
@@ -38,7 +46,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <ol>
  *   <li>baseline: plain Jackson parse + write of the same bytes, one thread;</li>
  *   <li>core: parse -> validate -> map -> serialize CloudEvent, one thread;</li>
- *   <li>end to end: a JSONL file -> file source -> pipeline -> OpenMeter sink -> a local HTTP server that answers 204.</li>
+ *   <li>end to end: a JSONL file -> file source -> pipeline -> OpenMeter sink -> a local HTTP server that answers 204;</li>
+ *   <li>the join: the pipeline on one submitting thread (a sink that acknowledges at once), half the records streamed
+ *   and joined with their LLM log row, against the same records with the join off; and the heap each record
+ *   waiting for its row costs.</li>
  * </ol>
  * Run: {@code bridge/bench.sh [records] [seconds per phase]} (its own JVM: inside Maven the numbers are noisier).
  */
@@ -70,6 +81,118 @@ public final class CoreBenchmark {
         System.out.printf("core / baseline: %.2f%n", core / baseline);
 
         endToEnd(records);
+        join(seconds);
+        heapPerPendingRecord(200_000);
+    }
+
+    /** Streamed record {@code i} (v2, expects exact usage) with the shape and size of a real one. */
+    static byte[] streamed(int i) {
+        return new String(Records.valid(i), java.nio.charset.StandardCharsets.UTF_8)
+                .replace("\"schema_version\":1", "\"schema_version\":2")
+                .replace("\"stream\":false,\"usage_source\":\"reported\"", "\"stream\":true,\"usage_source\":\"estimated\"")
+                .replace("\"model\":\"gpt-4o-2024-08-06\"", "\"model\":null")
+                .replace("\"policy_version\":\"1.0.0\"", "\"policy_version\":\"1.2.0\",\"exact_expected\":true,"
+                        + "\"include_usage\":\"injected\",\"backend_request_id\":null")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    static byte[] row(int i) {
+        return JoinRowCodec.write(new LlmUsage(Records.requestId(i), java.time.Instant.parse("2026-11-27T08:00:05Z"),
+                "gpt-4o", "gpt-4o-2024-08-06", "2024-10-21", true, 100 + i, 57, 157 + i, 0L, "chatcmpl-" + i));
+    }
+
+    /**
+     * Half the records streamed: each streamed record is followed 50 messages later by its row, so about 25 wait
+     * at any time. Both runs submit the same records; the join-off run gets no rows.
+     */
+    private static void join(int seconds) throws Exception {
+        int n = 20_000;
+        java.util.List<byte[]> withJoin = new java.util.ArrayList<>();
+        java.util.List<byte[]> withoutJoin = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            byte[] record = i % 2 == 0 ? streamed(i) : Records.valid(i);
+            withJoin.add(record);
+            withoutJoin.add(record);
+            if (i % 2 == 0 && i >= 50) {
+                withJoin.add(row(i - 50));
+            }
+        }
+        double off = measurePipeline("pipeline, 1 submitting thread, join off", seconds, withoutJoin, JoinSettings.off());
+        double on = measurePipeline("pipeline, 1 submitting thread, half joined", seconds, withJoin,
+                new JoinSettings(true, Duration.ofDays(365), Duration.ZERO, Long.MAX_VALUE));
+        System.out.printf("join on / join off (records/s): %.2f%n", on / off);
+    }
+
+    /** Records (not messages) per second through the pipeline; rows count as work, not as records. */
+    private static double measurePipeline(String name, int seconds, java.util.List<byte[]> messages, JoinSettings join)
+            throws Exception {
+        long recordsPerPass = messages.stream().filter(m -> !JoinRowCodec.mayBeJoinRow(m)).count();
+        Sink acknowledging = batch -> SendResult.ACCEPTED;
+        Path dead = Files.createTempDirectory("tokenmeter-bench-dead");
+        Pipeline pipeline = new Pipeline(new PipelineSettings(500, 1 << 20, Duration.ofMillis(50), 4,
+                Duration.ofMillis(200), Duration.ofSeconds(30)), new UsageRecordParser(),
+                new RequestEventMapper(new EventSettings(null, null)), acknowledging, new DirectoryDeadLetterStore(dead),
+                new CheckpointTracker((p, pos) -> { }), new PipelineMetrics(new SimpleMeterRegistry()),
+                DeliveryListener.NONE, Clock.systemUTC(), join, JoinObserver.NONE, null);
+        long records = 0;
+        long position = 0;
+        long warmupEnd = System.nanoTime() + Duration.ofSeconds(Math.max(1, seconds / 3)).toNanos();
+        long start = 0;
+        long end = Long.MAX_VALUE;
+        boolean measuring = false;
+        java.time.Instant time = java.time.Instant.parse("2026-11-27T08:00:00Z");
+        // each pass over the messages is a fresh partition, so request ids never repeat within one
+        for (int pass = 0; System.nanoTime() < end; pass++) {
+            String partition = Integer.toString(pass);
+            for (byte[] message : messages) {
+                pipeline.submit(new SourceRecord(partition, Position.of(position++), message, time));
+            }
+            records += recordsPerPass;
+            if (!measuring && System.nanoTime() > warmupEnd) {
+                measuring = true;
+                records = 0;
+                start = System.nanoTime();
+                end = start + Duration.ofSeconds(seconds).toNanos();
+            }
+        }
+        double perSecond = records / ((System.nanoTime() - start) / 1e9);
+        pipeline.close(Duration.ofSeconds(30));
+        System.out.printf("%-45s %,10.0f records/s%n", name, perSecond);
+        return perSecond;
+    }
+
+    /** Heap per record waiting for its row: records submitted with no rows, against the heap before. */
+    private static void heapPerPendingRecord(int n) throws Exception {
+        Path dead = Files.createTempDirectory("tokenmeter-bench-dead");
+        Pipeline pipeline = new Pipeline(PipelineSettings.defaults(), new UsageRecordParser(),
+                new RequestEventMapper(new EventSettings(null, null)), batch -> SendResult.ACCEPTED,
+                new DirectoryDeadLetterStore(dead), new CheckpointTracker((p, pos) -> { }),
+                new PipelineMetrics(new SimpleMeterRegistry()), DeliveryListener.NONE, Clock.systemUTC(),
+                new JoinSettings(true, Duration.ofDays(365), Duration.ZERO, Long.MAX_VALUE), JoinObserver.NONE, null);
+        byte[][] records = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            records[i] = streamed(i);
+        }
+        long before = usedHeapAfterGc();
+        java.time.Instant time = java.time.Instant.parse("2026-11-27T08:00:00Z");
+        for (int i = 0; i < n; i++) {
+            pipeline.submit(new SourceRecord("0", Position.of(i), records[i], time));
+        }
+        long after = usedHeapAfterGc();
+        long perRecord = (after - before) / n;
+        System.out.printf("heap per record waiting for its row: %,d bytes (%,d records held: %,d MiB; the record's "
+                + "%d bytes of JSON included)%n", perRecord, pipeline.joinHeld(), (after - before) >> 20, records[0].length);
+        System.out.printf("at 5,000 streamed records/s: W = 20 min holds 6,000,000 (%,d MiB); W + late window "
+                + "(30 min) 9,000,000 (%,d MiB)%n", perRecord * 6_000_000L >> 20, perRecord * 9_000_000L >> 20);
+        pipeline.close(Duration.ZERO);
+    }
+
+    private static long usedHeapAfterGc() throws InterruptedException {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            Thread.sleep(200);
+        }
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
     @FunctionalInterface
