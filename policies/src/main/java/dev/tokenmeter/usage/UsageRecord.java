@@ -62,4 +62,17 @@ public record UsageRecord(
                 usageSource, status, prompt, completion, total, cached, reasoning, durationMs, policyVersion,
                 schemaVersion, exactExpected, includeUsage, backendRequestId);
     }
+
+    /**
+     * The same record with its repeating strings (service, gateway, API, product, user...) replaced by shared
+     * instances from {@code pool}: what a record held for minutes costs is then mostly its request id.
+     */
+    public UsageRecord sharing(java.util.function.UnaryOperator<String> pool) {
+        return new UsageRecord(requestId, timestamp, pool.apply(serviceName), pool.apply(serviceRegion),
+                pool.apply(gatewayId), pool.apply(apiId), pool.apply(operationId), pool.apply(productId),
+                pool.apply(subscriptionId), pool.apply(userId), pool.apply(userSource), pool.apply(deployment),
+                pool.apply(model), pool.apply(apiVersion), pool.apply(operationKind), stream, pool.apply(usageSource),
+                status, promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens, durationMs,
+                pool.apply(policyVersion), schemaVersion, exactExpected, pool.apply(includeUsage), backendRequestId);
+    }
 }

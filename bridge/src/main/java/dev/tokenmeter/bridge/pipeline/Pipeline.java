@@ -22,6 +22,7 @@ import dev.tokenmeter.bridge.sink.Sink;
 import dev.tokenmeter.usage.ParseResult;
 import dev.tokenmeter.usage.UsageRecord;
 import dev.tokenmeter.usage.UsageRecordParser;
+import dev.tokenmeter.usage.UsageRecordWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -64,8 +65,9 @@ public final class Pipeline implements Intake, AutoCloseable {
     private final DeliveryListener deliveryListener;
     private final Clock clock;
     /** Null when the join is off: every record is billed as it arrives. */
-    private final PartitionJoins<SourceRecord, Claim> joins;
+    private final PartitionJoins<HeldRecord, Claim> joins;
     private final JoinObserver joinObserver;
+    private final StringPool sharedStrings = new StringPool(100_000);
 
     private final Object batchLock = new Object();
     private List<PendingEvent> batch = new ArrayList<>();
@@ -160,7 +162,8 @@ public final class Pipeline implements Intake, AutoCloseable {
         UsageRecord record = ((ParseResult.Valid) parsed).record();
         long time = timeOf(source, record.timestamp());
         if (joins != null && record.exactExpected()) {
-            execute(joins.record(source.partition(), JoinRowCodec.canonical(record.requestId()), source, claim, time));
+            HeldRecord held = new HeldRecord(source.partition(), source.position(), record.sharing(sharedStrings));
+            execute(joins.record(source.partition(), JoinRowCodec.canonical(record.requestId()), held, claim, time));
             return;
         }
         bill(Billable.asRecorded(record), source, claim, null);
@@ -186,34 +189,26 @@ public final class Pipeline implements Intake, AutoCloseable {
     }
 
     /** Carries out the join's decisions in order: every bill takes its holds before the join lets go of its own. */
-    private void execute(List<JoinDecision<SourceRecord, Claim>> decisions) throws InterruptedException {
-        for (JoinDecision<SourceRecord, Claim> decision : decisions) {
-            if (decision instanceof JoinDecision.Joined<SourceRecord, Claim> j) {
-                bill(Billable.joined(reread(j.record()), j.row()), j.record(), j.claim(), j.rowClaim());
-            } else if (decision instanceof JoinDecision.Estimated<SourceRecord, Claim> e) {
-                bill(Billable.estimated(reread(e.record()), e.reason()), e.record(), e.claim(), null);
-            } else if (decision instanceof JoinDecision.Corrected<SourceRecord, Claim> c) {
-                UsageRecord estimate = reread(c.record());
+    private void execute(List<JoinDecision<HeldRecord, Claim>> decisions) throws InterruptedException {
+        for (JoinDecision<HeldRecord, Claim> decision : decisions) {
+            if (decision instanceof JoinDecision.Joined<HeldRecord, Claim> j) {
+                bill(Billable.joined(j.record().record(), j.row()), j.record(), j.claim(), j.rowClaim());
+            } else if (decision instanceof JoinDecision.Estimated<HeldRecord, Claim> e) {
+                bill(Billable.estimated(e.record().record(), e.reason()), e.record(), e.claim(), null);
+            } else if (decision instanceof JoinDecision.Corrected<HeldRecord, Claim> c) {
+                UsageRecord estimate = c.record().record();
                 joinObserver.corrected(Billable.clampedTokens(estimate, c.row()));
                 Billable correction = Billable.lateCorrection(estimate, c.row());
                 if (correction != null) {
                     bill(correction, c.record(), c.claim(), null);
                 }
-            } else if (decision instanceof JoinDecision.Release<SourceRecord, Claim> r) {
+            } else if (decision instanceof JoinDecision.Release<HeldRecord, Claim> r) {
                 if (r.notWithout() != null) {
                     r.claim().notWithout(r.notWithout());
                 }
                 r.claim().release();
             }
         }
-    }
-
-    /**
-     * Waiting records are kept as their bytes (exact dead letters, and far less memory than the parsed record) and
-     * read again when decided; the same bytes always parse to the same record.
-     */
-    private UsageRecord reread(SourceRecord source) {
-        return ((ParseResult.Valid) parser.parse(source.bytes())).record();
     }
 
     private static long timeOf(SourceRecord source, java.time.Instant ownTime) {
@@ -223,8 +218,17 @@ public final class Pipeline implements Intake, AutoCloseable {
         return ownTime != null ? ownTime.toEpochMilli() : Long.MIN_VALUE;
     }
 
-    /** Maps what is billed and queues its events; the claims are held until every event is settled. */
+    private void bill(Billable billable, HeldRecord held, Claim claim, Claim rowClaim) throws InterruptedException {
+        bill(billable, null, held, claim, rowClaim);
+    }
+
     private void bill(Billable billable, SourceRecord source, Claim claim, Claim rowClaim) throws InterruptedException {
+        bill(billable, source, null, claim, rowClaim);
+    }
+
+    /** Maps what is billed and queues its events; the claims are held until every event is settled. */
+    private void bill(Billable billable, SourceRecord source, HeldRecord held, Claim claim, Claim rowClaim)
+            throws InterruptedException {
         List<OutgoingEvent> events = mapper.map(billable);
         if (events.isEmpty()) {
             deliveryListener.delivered(billable);
@@ -234,7 +238,7 @@ public final class Pipeline implements Intake, AutoCloseable {
         if (rowClaim != null) {
             rowClaim.retain();
         }
-        RecordInFlight inFlight = new RecordInFlight(claim, rowClaim, source, billable, events.size());
+        RecordInFlight inFlight = new RecordInFlight(claim, rowClaim, source, held, billable, events.size());
         for (OutgoingEvent event : events) {
             enqueue(new PendingEvent(event, inFlight));
         }
@@ -505,6 +509,17 @@ public final class Pipeline implements Intake, AutoCloseable {
     private record PendingEvent(OutgoingEvent event, RecordInFlight record) {
     }
 
+    /**
+     * A record the join holds: parsed, with its repeating strings shared (less memory than its bytes, and no second
+     * parse when it is decided). Should its events be refused, its dead letter's original is the record written back
+     * in its contract's form ({@link UsageRecordWriter}).
+     */
+    private record HeldRecord(String partition, Position position, UsageRecord record) {
+        SourceRecord asSource() {
+            return new SourceRecord(partition, position, UsageRecordWriter.write(record));
+        }
+    }
+
     /** A source position with holds on it: settled in the tracker when the last hold is released. */
     private final class Claim {
         private final CheckpointTracker.Ticket ticket;
@@ -536,20 +551,22 @@ public final class Pipeline implements Intake, AutoCloseable {
         private final Claim claim;
         private final Claim rowClaim;
         private final SourceRecord source;
+        private final HeldRecord held;
         private final Billable billed;
         private final AtomicInteger remaining;
         private volatile boolean anyDeadLettered;
 
-        RecordInFlight(Claim claim, Claim rowClaim, SourceRecord source, Billable billed, int events) {
+        RecordInFlight(Claim claim, Claim rowClaim, SourceRecord source, HeldRecord held, Billable billed, int events) {
             this.claim = claim;
             this.rowClaim = rowClaim;
             this.source = source;
+            this.held = held;
             this.billed = billed;
             this.remaining = new AtomicInteger(events);
         }
 
         SourceRecord source() {
-            return source;
+            return source != null ? source : held.asSource();
         }
 
         Billable billed() {
