@@ -13,11 +13,7 @@ import dev.tokenmeter.bridge.source.testing.KafkaBroker;
 import dev.tokenmeter.bridge.support.Eventually;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.utils.Utils;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -30,10 +26,8 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -98,10 +92,10 @@ class RekeyKafkaTest {
         Rekey rekey = start(dir, diagnostic, "g-all", kafkaTarget(broker, usage), Duration.ofSeconds(10));
         Eventually.await(expected.size() + " rows acknowledged", WAIT, () -> rekey.rowsOut() == expected.size());
         Eventually.await("ticks on all four partitions", WAIT, Duration.ofMillis(200),
-                () -> ticks(readAll(broker, usage, 4)).keySet().equals(Set.of(0, 1, 2, 3)));
+                () -> ticks(broker.readAll(usage, 4)).keySet().equals(Set.of(0, 1, 2, 3)));
         rekey.stop();
 
-        List<ConsumerRecord<byte[], byte[]>> records = readAll(broker, usage, 4);
+        List<ConsumerRecord<byte[], byte[]>> records = broker.readAll(usage, 4);
         List<DiagnosticMessages.Row> rows = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> r : records) {
             JoinRowCodec.Read read = JoinRowCodec.read(r.value());
@@ -146,7 +140,7 @@ class RekeyKafkaTest {
         Eventually.await("everything committed after the release", WAIT, Duration.ofMillis(100),
                 () -> broker.committedOffsets("g-held", diagnostic).getOrDefault(0, 0L) == 60L);
         rekey.stop();
-        List<DiagnosticMessages.Row> rows = llmRows(readAll(broker, usage, 2));
+        List<DiagnosticMessages.Row> rows = llmRows(broker.readAll(usage, 2));
         assertThat(rows).containsExactlyInAnyOrderElementsOf(DiagnosticMessages.expectedRows(0, 60));
     }
 
@@ -185,7 +179,7 @@ class RekeyKafkaTest {
         Eventually.await("and committed", WAIT, Duration.ofMillis(100),
                 () -> broker.committedOffsets("g-down", diagnostic).getOrDefault(0, 0L) == 60L);
         after.stop();
-        assertThat(llmRows(readAll(second, usageAgain, 2))).containsExactlyInAnyOrderElementsOf(rest);
+        assertThat(llmRows(second.readAll(usageAgain, 2))).containsExactlyInAnyOrderElementsOf(rest);
     }
 
     private static KafkaRekeyTarget kafkaTarget(KafkaBroker on, String topic) {
@@ -328,35 +322,5 @@ class RekeyKafkaTest {
             }
         }
         return ticks;
-    }
-
-    /** Every record of the topic, from the start to the end offsets of now. */
-    private static List<ConsumerRecord<byte[], byte[]>> readAll(KafkaBroker on, String topic, int partitions) {
-        Map<Integer, Long> end = on.endOffsets(topic, partitions);
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, on.bootstrapServers());
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
-            List<TopicPartition> all = new ArrayList<>();
-            for (int i = 0; i < partitions; i++) {
-                all.add(new TopicPartition(topic, i));
-            }
-            consumer.assign(all);
-            consumer.seekToBeginning(all);
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            Set<TopicPartition> open = new HashSet<>(all);
-            while (!open.isEmpty()) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("could not read " + topic + " to its end offsets " + end);
-                }
-                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
-                open.removeIf(tp -> consumer.position(tp) >= end.get(tp.partition()));
-            }
-        }
-        records.removeIf(r -> r.offset() >= end.get(r.partition()));
-        return records;
     }
 }
