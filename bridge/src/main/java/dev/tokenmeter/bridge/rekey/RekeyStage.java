@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -153,6 +154,10 @@ public final class RekeyStage implements Intake {
             if (!takeSendSlot()) {
                 return; // closed while waiting: the message stays unsettled, so it is never checkpointed
             }
+            if (message.dropped) {
+                sendSlots.release(); // its partition was forgotten while this waited: send nothing more for it
+                return;
+            }
             message.send(rows.getKey(), rows.getValue());
         }
     }
@@ -269,7 +274,7 @@ public final class RekeyStage implements Intake {
     private static Throwable rootCause(Throwable failure) {
         Throwable t = failure;
         while (t.getCause() != null && t.getCause() != t
-                && (t instanceof java.util.concurrent.CompletionException || t instanceof FailsafeException)) {
+                && (t instanceof CompletionException || t instanceof FailsafeException)) {
             t = t.getCause();
         }
         return t;
