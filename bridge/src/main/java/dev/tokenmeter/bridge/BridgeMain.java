@@ -5,6 +5,7 @@ import dev.tokenmeter.bridge.join.JoinMetrics;
 import dev.tokenmeter.bridge.join.JoinSettings;
 import dev.tokenmeter.bridge.ledger.LedgerSink;
 import dev.tokenmeter.bridge.llmlog.LlmLogBackfill;
+import dev.tokenmeter.bridge.llmlog.LlmLogParser;
 import dev.tokenmeter.bridge.mapping.Billable;
 import dev.tokenmeter.bridge.mapping.EventMapper;
 import dev.tokenmeter.bridge.mapping.EventSettings;
@@ -15,10 +16,18 @@ import dev.tokenmeter.bridge.pipeline.CheckpointTracker;
 import dev.tokenmeter.bridge.pipeline.Pipeline;
 import dev.tokenmeter.bridge.pipeline.PipelineMetrics;
 import dev.tokenmeter.bridge.pipeline.PipelineSettings;
+import dev.tokenmeter.bridge.rekey.RekeyMetrics;
+import dev.tokenmeter.bridge.rekey.RekeyOptions;
+import dev.tokenmeter.bridge.rekey.RekeySettings;
+import dev.tokenmeter.bridge.rekey.RekeyShutdown;
+import dev.tokenmeter.bridge.rekey.RekeyStage;
+import dev.tokenmeter.bridge.rekey.RekeyTarget;
+import dev.tokenmeter.bridge.rekey.RekeyTargetSettings;
 import dev.tokenmeter.bridge.report.UsageTable;
 import dev.tokenmeter.bridge.sink.Sink;
 import dev.tokenmeter.bridge.source.FileSource;
 import dev.tokenmeter.bridge.source.Source;
+import dev.tokenmeter.bridge.source.eventhubs.EventHubsConnectionString;
 import dev.tokenmeter.bridge.source.eventhubs.EventHubsSettings;
 import dev.tokenmeter.bridge.source.eventhubs.EventHubsSource;
 import dev.tokenmeter.bridge.source.kafka.KafkaAuth;
@@ -60,6 +69,9 @@ public final class BridgeMain implements Callable<Integer> {
     @Mixin
     BridgeOptions options;
 
+    @Mixin
+    RekeyOptions rekeyOptions;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -89,6 +101,9 @@ public final class BridgeMain implements Callable<Integer> {
     public Integer call() throws Exception {
         LogSetup.apply(options.logFormat);
         Source source = createSource();
+        if (rekeyMode()) {
+            return rekey(source);
+        }
         boolean finite = source instanceof FileSource;
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -283,6 +298,83 @@ public final class BridgeMain implements Callable<Integer> {
             reasons.add("sink failing for " + Duration.ofNanos(pipeline.nanosSinceLastAccepted()).toSeconds() + " s");
         }
         return reasons;
+    }
+
+    private boolean rekeyMode() {
+        switch (options.mode.toLowerCase(java.util.Locale.ROOT)) {
+            case "bridge":
+                return false;
+            case "rekey":
+                return true;
+            default:
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "unknown mode '" + options.mode + "': use bridge or rekey");
+        }
+    }
+
+    /**
+     * --mode rekey: APIM's LLM log rows from the source (the diagnostic hub) to the usage hub, keyed by request id,
+     * instead of usage records to OpenMeter (docs/bridge-sources.md, "The re-key stage").
+     */
+    private int rekey(Source source) throws Exception {
+        RekeyTargetSettings targetSettings = settingsOrUsageError(() -> rekeyOptions.target(sourceNamespace(),
+                options.kafkaBootstrapServers, options.kafkaAuth, options.kafkaSecurityProtocol));
+        RekeySettings settings = settingsOrUsageError(() -> rekeyOptions.settings(Duration.ofMillis(200),
+                Duration.ofMillis(options.retryMaxBackoffMs), System.getenv()));
+        boolean finite = source instanceof FileSource;
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        DirectoryDeadLetterStore deadLetters = new DirectoryDeadLetterStore(Path.of(options.deadLetterDir));
+        RekeyMetrics metrics = new RekeyMetrics(registry);
+        RekeyTarget target = targetSettings.connect();
+        RekeyStage stage = new RekeyStage(settings, new LlmLogParser(), target, deadLetters,
+                new CheckpointTracker(source), metrics, Clock.systemUTC());
+
+        Integer port = options.httpPort != null ? options.httpPort : finite ? null : Integer.valueOf(8080);
+        OpsServer ops = port == null || port < 0 ? null : new OpsServer(port, registry, () -> notReady(source, stage));
+        LOG.info("re-key stage starting: source {}, target {}, ticks every {} ms as {}, dead letters in {}",
+                source.describe(), targetSettings.describe(), settings.tickInterval().toMillis(), settings.emitter(),
+                deadLetters.directory().toAbsolutePath());
+
+        RekeyShutdown shutdown = new RekeyShutdown(source, stage, Duration.ofMillis(options.shutdownTimeoutMs),
+                target, deadLetters, ops);
+        if (installShutdownHook) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                source.stop();
+                shutdown.run();
+            }, "tokenmeter-shutdown"));
+        }
+        try {
+            source.run(stage);
+        } finally {
+            shutdown.run();
+        }
+        if (finite) {
+            out.printf("messages read: %d; llm_usage rows sent: %d; dead letters: %d (in %s)%n",
+                    ((FileSource) source).records(), metrics.rowsOut(), deadLetters.written(), deadLetters.directory());
+        }
+        return shutdown.settled() ? 0 : 1;
+    }
+
+    private static List<String> notReady(Source source, RekeyStage stage) {
+        List<String> reasons = new ArrayList<>();
+        if (!source.ready()) {
+            reasons.add("source " + source.describe() + " is not making progress");
+        }
+        if (!stage.targetHealthy()) {
+            reasons.add("target failing for " + stage.sinceLastAcknowledged().toSeconds() + " s");
+        }
+        return reasons;
+    }
+
+    /** The namespace the source reads: the re-key stage's usage hub is in it unless told otherwise. */
+    private String sourceNamespace() {
+        boolean kafka = options.source.equalsIgnoreCase("kafka");
+        if (!kafka && options.eventHubsNamespace != null && !options.eventHubsNamespace.isBlank()) {
+            return options.eventHubsNamespace;
+        }
+        String cs = kafka ? options.kafkaEventHubsConnectionString : options.eventHubsConnectionString;
+        return cs == null || cs.isBlank() ? null : EventHubsConnectionString.parse(cs).fullyQualifiedNamespace();
     }
 
     static final class Version implements CommandLine.IVersionProvider {

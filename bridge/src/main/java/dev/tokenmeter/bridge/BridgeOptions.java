@@ -21,6 +21,11 @@ final class BridgeOptions {
             description = "Where records come from: file, eventhubs or kafka (env TOKENMETER_SOURCE; default ${DEFAULT-VALUE}).")
     String source;
 
+    @Option(names = "--mode", defaultValue = "${env:TOKENMETER_MODE:-bridge}",
+            description = "bridge (usage records to OpenMeter) or rekey (APIM's LLM log from the diagnostic hub to the "
+                    + "usage hub, keyed by request id; the --rekey-* options) (env TOKENMETER_MODE; default ${DEFAULT-VALUE}).")
+    String mode;
+
     @Option(names = "--openmeter-url", defaultValue = "${env:TOKENMETER_OPENMETER_URL}",
             description = "OpenMeter base URL, e.g. https://openmeter.cloud (env TOKENMETER_OPENMETER_URL). "
                     + "Without it, events go to the local ledger.")

@@ -7,11 +7,15 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
@@ -23,11 +27,15 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
@@ -144,6 +152,36 @@ public final class KafkaBroker implements AutoCloseable {
         } catch (Exception e) {
             throw new IllegalStateException("could not read end offsets of " + topic, e);
         }
+    }
+
+    /** Every record of the topic, from the start to the end offsets of now. */
+    public List<ConsumerRecord<byte[], byte[]>> readAll(String topic, int partitions) {
+        Map<Integer, Long> end = endOffsets(topic, partitions);
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
+            List<TopicPartition> all = new ArrayList<>();
+            for (int i = 0; i < partitions; i++) {
+                all.add(new TopicPartition(topic, i));
+            }
+            consumer.assign(all);
+            consumer.seekToBeginning(all);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            Set<TopicPartition> open = new HashSet<>(all);
+            while (!open.isEmpty()) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("could not read " + topic + " to its end offsets " + end);
+                }
+                consumer.poll(Duration.ofMillis(200)).forEach(records::add);
+                open.removeIf(tp -> consumer.position(tp) >= end.get(tp.partition()));
+            }
+        }
+        records.removeIf(r -> r.offset() >= end.get(r.partition()));
+        return records;
     }
 
     public Admin admin() {
