@@ -93,7 +93,10 @@ class ProjectChecksTest {
             Map.entry("TOKENMETER_MODE", "default mode is the bridge; the re-key app sets rekey"),
             Map.entry("TOKENMETER_REKEY_EVENTHUBS_NAMESPACE", "re-key app only"),
             Map.entry("TOKENMETER_REKEY_EVENTHUBS_NAME", "re-key app only"),
-            Map.entry("TOKENMETER_REKEY_TICK_INTERVAL_MS", "re-key app only"));
+            Map.entry("TOKENMETER_REKEY_TICK_INTERVAL_MS", "re-key app only"),
+            Map.entry("TOKENMETER_REKEY_EVENTHUBS_CONNECTION_STRING", "connection-string alternative to the managed identity"),
+            Map.entry("TOKENMETER_REKEY_KAFKA_TOPIC", "re-key stage's Kafka target; this deployment uses Event Hubs"),
+            Map.entry("TOKENMETER_REKEY_MAX_IN_FLIGHT_SENDS", "re-key default"));
     /** Kafka is the other streaming source; none of its settings apply here. */
     static final String KAFKA_PREFIX = "TOKENMETER_KAFKA_";
 
