@@ -21,7 +21,11 @@ public record DeadLetter(
     /** Closed set of why something became a dead letter; the metric label and the file's {@code reason} field. */
     public enum Reason {
         INVALID_RECORD("invalid_record"),
-        REJECTED_BY_SINK("rejected_by_sink");
+        REJECTED_BY_SINK("rejected_by_sink"),
+        /** The bridge itself failed on this record (a bug): kept rather than stopping the partition. */
+        INTERNAL_ERROR("internal_error"),
+        /** File mode: not acknowledged by the sink when the run's deadline passed. */
+        UNDELIVERED("undelivered");
 
         private final String label;
 

@@ -138,6 +138,19 @@ public final class Pipeline implements Intake, AutoCloseable {
         }
         metrics.recordIn();
         Claim claim = new Claim(tracker.begin(source.partition(), source.position()));
+        try {
+            process(source, claim);
+        } catch (RuntimeException | StackOverflowError e) {
+            // one record must never stop its partition: keep it, say what happened, move on
+            LOG.error("internal error on {} at {}; the record is kept as a dead letter", source.partition(),
+                    source.position(), e);
+            deadLetter(DeadLetter.Reason.INTERNAL_ERROR, "the bridge failed on this record: " + e,
+                    source, requestIdIn(source.bytes()), null);
+            claim.release();
+        }
+    }
+
+    private void process(SourceRecord source, Claim claim) throws InterruptedException {
         String rowProblem = null;
         if (JoinRowCodec.mayBeJoinRow(source.bytes())) {
             JoinRowCodec.Read read = JoinRowCodec.read(source.bytes());
@@ -152,7 +165,7 @@ public final class Pipeline implements Intake, AutoCloseable {
         ParseResult parsed = parser.parse(source.bytes());
         if (parsed instanceof ParseResult.Invalid invalid) {
             deadLetter(DeadLetter.Reason.INVALID_RECORD, rowProblem != null ? "join row: " + rowProblem : invalid.reason(),
-                    source, null, null);
+                    source, requestIdIn(source.bytes()), null);
             claim.release();
             if (joins != null) {
                 execute(joins.other(source.partition(), null, timeOf(source, null)));
@@ -166,8 +179,13 @@ public final class Pipeline implements Intake, AutoCloseable {
             execute(joins.record(source.partition(), JoinRowCodec.canonical(record.requestId()), held, claim, time));
             return;
         }
-        bill(Billable.asRecorded(record), source, claim, null);
-        claim.release();
+        try {
+            bill(Billable.asRecorded(record), source, claim, null);
+        } finally {
+            // interrupted or not, what bill() queued holds the claim itself; an event it could not queue keeps the
+            // record unsettled, so it is delivered again after a restart rather than lost
+            claim.release();
+        }
         if (joins != null) {
             execute(joins.other(source.partition(), JoinRowCodec.canonical(record.requestId()), time));
         }
@@ -209,6 +227,18 @@ public final class Pipeline implements Intake, AutoCloseable {
                 r.claim().release();
             }
         }
+    }
+
+    private static final java.util.regex.Pattern REQUEST_ID =
+            java.util.regex.Pattern.compile("\"(?:request_id|correlation_id)\"\\s*:\\s*\"([A-Za-z0-9._:-]{1,128})\"");
+
+    /** The request id of a record the contract refuses, when one can be read, so its dead letter can be found. */
+    static String requestIdIn(byte[] bytes) {
+        if (bytes.length > 64 * 1024) {
+            return null;
+        }
+        var m = REQUEST_ID.matcher(new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
+        return m.find() ? m.group(1) : null;
     }
 
     private static long timeOf(SourceRecord source, java.time.Instant ownTime) {
@@ -312,6 +342,9 @@ public final class Pipeline implements Intake, AutoCloseable {
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         lingerTimer.shutdownNow();
+        // a flush the timer was making puts its batch back when interrupted: wait for that before taking the last
+        lingerTimer.awaitTermination(Math.max(1, Math.min(1_000_000_000L, deadline - System.nanoTime())),
+                TimeUnit.NANOSECONDS);
         List<PendingEvent> last;
         synchronized (batchLock) {
             last = takeBatch();
@@ -355,7 +388,14 @@ public final class Pipeline implements Intake, AutoCloseable {
             }
         }
         if (full1 != null) {
-            dispatch(full1);
+            try {
+                dispatch(full1);
+            } catch (InterruptedException e) {
+                if (full2 != null) {
+                    putBack(full2);
+                }
+                throw e;
+            }
         }
         if (full2 != null) {
             dispatch(full2);
@@ -391,8 +431,32 @@ public final class Pipeline implements Intake, AutoCloseable {
     }
 
     private void dispatch(List<PendingEvent> events) throws InterruptedException {
-        sendSlots.acquire();
+        try {
+            sendSlots.acquire();
+        } catch (InterruptedException e) {
+            putBack(events);
+            throw e;
+        }
         submitToSender(events);
+    }
+
+    /**
+     * A closed batch holds other records' events too: when it cannot be sent now (interrupted), it goes back in
+     * front of the open batch, so the next flush or close() still sends it (oversized batches are split by the sink's
+     * 413 like any other).
+     */
+    private void putBack(List<PendingEvent> events) {
+        synchronized (batchLock) {
+            List<PendingEvent> back = new ArrayList<>(events);
+            back.addAll(batch);
+            for (PendingEvent pending : events) {
+                batchBytes += pending.event().json().length + 1;
+            }
+            if (batch.isEmpty()) {
+                batchOpenedNanos = System.nanoTime();
+            }
+            batch = back;
+        }
     }
 
     private void submitToSender(List<PendingEvent> events) {

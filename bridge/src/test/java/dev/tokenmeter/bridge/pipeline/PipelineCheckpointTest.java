@@ -68,6 +68,8 @@ class PipelineCheckpointTest {
         TestPipeline t = new TestPipeline(sink, dir, TestPipeline.settings(1, 2));
         t.pipeline.submit(new SourceRecord("p0", Position.of(1), Records.valid(1)));
         t.pipeline.submit(new SourceRecord("p0", Position.of(2), Records.valid(2)));
+        // both slots are taken once their batches reach the sink (the senders may not have called it yet)
+        Eventually.await("both batches at the sink", Duration.ofSeconds(10), () -> sink.arrived.size() == 2);
         Thread producer = new Thread(() -> {
             try {
                 t.pipeline.submit(new SourceRecord("p0", Position.of(3), Records.valid(3)));
