@@ -94,17 +94,36 @@ public final class BridgeMain implements Callable<Integer> {
         CommandLine cli = new CommandLine(new BridgeMain(stdin, out, installShutdownHook));
         cli.setOut(new java.io.PrintWriter(out, true));
         cli.setErr(new java.io.PrintWriter(err, true));
+        // a usage error is one line naming what is wrong, not the whole help
+        cli.setParameterExceptionHandler((e, arguments) -> {
+            e.getCommandLine().getErr().println("tokenmeter-bridge: " + e.getMessage());
+            e.getCommandLine().getErr().println("Run 'tokenmeter-bridge --help' for every option.");
+            return ExitCodes.USAGE;
+        });
+        // anything else that ends the run is one log line (JSON in containers), with the exception in it
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            LOG.error("the bridge stopped: {}", e.toString(), e);
+            return ExitCodes.FAILURE;
+        });
         return cli.execute(args);
     }
 
     @Override
     public Integer call() throws Exception {
-        LogSetup.apply(options.logFormat);
+        settingsOrUsageError(() -> {
+            LogSetup.apply(options.logFormat);
+            return null;
+        });
         Source source = createSource();
         if (rekeyMode()) {
             return rekey(source);
         }
         boolean finite = source instanceof FileSource;
+        // every setting is checked before anything is created, so a usage error leaves nothing behind
+        PipelineSettings settings = settingsOrUsageError(() -> new PipelineSettings(options.batchMaxEvents,
+                options.batchMaxBytes, Duration.ofMillis(options.batchLingerMs), options.maxInFlightRequests,
+                Duration.ofMillis(200), Duration.ofMillis(options.retryMaxBackoffMs)));
+        JoinSettings join = joinSettings(finite);
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
@@ -112,10 +131,6 @@ public final class BridgeMain implements Callable<Integer> {
         DirectoryDeadLetterStore deadLetters = new DirectoryDeadLetterStore(Path.of(options.deadLetterDir));
         UsageTable table = new UsageTable();
         CheckpointTracker tracker = new CheckpointTracker(source);
-        PipelineSettings settings = new PipelineSettings(options.batchMaxEvents, options.batchMaxBytes,
-                Duration.ofMillis(options.batchLingerMs), options.maxInFlightRequests, Duration.ofMillis(200),
-                Duration.ofMillis(options.retryMaxBackoffMs));
-        JoinSettings join = joinSettings(finite);
         LlmLogBackfill.Loaded backfill = options.llmLogs == null || options.llmLogs.isBlank() ? null
                 : new LlmLogBackfill(deadLetters, Clock.systemUTC()).load(Path.of(options.llmLogs));
         if (backfill != null) {
@@ -128,6 +143,9 @@ public final class BridgeMain implements Callable<Integer> {
                 sink, deadLetters, tracker, new PipelineMetrics(registry), table, Clock.systemUTC(), join,
                 joinMetrics, backfill == null ? null : backfill.index());
         joinMetrics.bindJoinState(pipeline, Pipeline::joinHeld, Pipeline::joinWatermarkLagSeconds);
+        if (finite) {
+            pipeline.accountForEveryRecord();
+        }
 
         Integer port = options.httpPort != null ? options.httpPort : finite ? null : Integer.valueOf(8080);
         OpsServer ops = port == null || port < 0 ? null : new OpsServer(port, registry, () -> notReady(source, pipeline));
@@ -138,7 +156,7 @@ public final class BridgeMain implements Callable<Integer> {
                 deadLetters.directory().toAbsolutePath());
 
         Shutdown shutdown = new Shutdown(source, pipeline, sink, deadLetters, ops,
-                Duration.ofMillis(options.shutdownTimeoutMs));
+                Duration.ofMillis(options.shutdownTimeoutMs), finite);
         if (installShutdownHook) {
             // SIGTERM: stop reading, then flush, wait for acknowledgements and checkpoint, all within the budget
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -161,6 +179,12 @@ public final class BridgeMain implements Callable<Integer> {
                     table.delivered(Billable.Basis.NONE), table.delivered(Billable.Basis.LATE_CORRECTION),
                     deadLetters.written(), deadLetters.directory(),
                     sink instanceof LedgerSink ledger ? "written to " + ledger.file() : "sent to " + sink);
+            if (shutdown.undelivered() > 0) {
+                out.printf("NOT DELIVERED: %d records were not acknowledged by %s within the shutdown timeout (%d ms); "
+                                + "they are dead letters with reason undelivered in %s: replay them with "
+                                + "'tokenmeter replay %s'%n", shutdown.undelivered(), sink, options.shutdownTimeoutMs,
+                        deadLetters.directory(), deadLetters.directory());
+            }
             if (backfill != null) {
                 out.printf("LLM log export: %d rows with usage for %d requests from %d messages (%d unreadable, in the "
                         + "dead letters)%n", backfill.rows(), backfill.index().size(), backfill.messages(),
@@ -178,11 +202,14 @@ public final class BridgeMain implements Callable<Integer> {
         private final DirectoryDeadLetterStore deadLetters;
         private final OpsServer ops;
         private final Duration timeout;
+        private final boolean finite;
         private boolean done;
         private boolean settled;
+        private int undelivered;
 
         Shutdown(Source source, Pipeline pipeline, Sink sink, DirectoryDeadLetterStore deadLetters, OpsServer ops,
-                 Duration timeout) {
+                 Duration timeout, boolean finite) {
+            this.finite = finite;
             this.source = source;
             this.pipeline = pipeline;
             this.sink = sink;
@@ -198,6 +225,10 @@ public final class BridgeMain implements Callable<Integer> {
             done = true;
             try {
                 settled = pipeline.close(timeout);
+                if (!settled && finite) {
+                    // a file has no next start to deliver them: keep them where replay finds them
+                    undelivered = pipeline.deadLetterUndelivered();
+                }
                 source.checkpointSafePositions();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -216,6 +247,10 @@ public final class BridgeMain implements Callable<Integer> {
             }
         }
 
+        synchronized int undelivered() {
+            return undelivered;
+        }
+
         synchronized boolean settled() {
             return settled;
         }
@@ -227,6 +262,10 @@ public final class BridgeMain implements Callable<Integer> {
                 if (options.input() == null) {
                     throw new CommandLine.ParameterException(spec.commandLine(),
                             "the file source needs INPUT (a JSONL file, a directory, or - for stdin)");
+                }
+                if (!"-".equals(options.input()) && !java.nio.file.Files.exists(Path.of(options.input()))) {
+                    throw new CommandLine.ParameterException(spec.commandLine(),
+                            "INPUT " + options.input() + " does not exist (a JSONL file, a directory, or - for stdin)");
                 }
                 return new FileSource(options.input(), stdin);
             case "eventhubs":
@@ -262,7 +301,7 @@ public final class BridgeMain implements Callable<Integer> {
         if (options.openMeterUrl == null || options.openMeterUrl.isBlank()) {
             return new LedgerSink(Path.of(options.ledgerFile));
         }
-        return new OpenMeterSink(URI.create(options.openMeterUrl), options.openMeterToken,
+        return new OpenMeterSink(openMeterUri(), options.openMeterToken,
                 Duration.ofMillis(options.requestTimeoutMs));
     }
 
@@ -279,6 +318,23 @@ public final class BridgeMain implements Callable<Integer> {
         }
         return settingsOrUsageError(() -> new JoinSettings(on, Duration.ofMillis(options.joinWindowMs),
                 Duration.ofMillis(options.joinLateWindowMs), options.joinMaxPending));
+    }
+
+    /** Checked before anything is read, so a typo fails at once instead of retrying for as long as it takes. */
+    private URI openMeterUri() {
+        URI uri;
+        try {
+            uri = new URI(options.openMeterUrl.trim());
+        } catch (java.net.URISyntaxException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--openmeter-url '" + Redaction.url(options.openMeterUrl) + "' is not a URL: " + e.getReason());
+        }
+        if (!("https".equalsIgnoreCase(uri.getScheme()) || "http".equalsIgnoreCase(uri.getScheme()))
+                || uri.getHost() == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--openmeter-url '"
+                    + Redaction.url(options.openMeterUrl) + "' must be an http(s) URL with a host, e.g. https://openmeter.cloud");
+        }
+        return uri;
     }
 
     private EventMapper createMapper() {

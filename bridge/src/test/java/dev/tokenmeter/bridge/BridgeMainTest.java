@@ -234,6 +234,64 @@ class BridgeMainTest {
         return java.util.Arrays.copyOf(bytes, end);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"--batch-max-events=0", "--log-format=yaml", "--openmeter-url=notaurl",
+            "--openmeter-url=ftp://openmeter.example", "--join=maybe", "--join-window-ms=-1"})
+    void aBadSettingIsAUsageErrorOfOneLineBeforeAnythingIsRead(String bad, @TempDir Path dir) {
+        long started = System.nanoTime();
+        int exit = run(Records.samples().toString(), bad, "--dead-letter-dir", dir.resolve("dead").toString(),
+                "--ledger-file", dir.resolve("ledger.jsonl").toString());
+        assertThat(exit).isEqualTo(2);
+        String message = err.toString(StandardCharsets.UTF_8);
+        assertThat(message.lines()).hasSize(2);
+        assertThat(message).startsWith("tokenmeter-bridge: ").contains("--help").doesNotContain("Exception", "\tat ");
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started)).as("no retrying a URL that cannot work")
+                .isLessThan(java.time.Duration.ofSeconds(10));
+        assertThat(dir.resolve("ledger.jsonl")).doesNotExist();
+    }
+
+    @Test
+    void aMissingInputIsAUsageErrorNamingIt(@TempDir Path dir) {
+        int exit = run(dir.resolve("no-such.jsonl").toString());
+        assertThat(exit).isEqualTo(2);
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("no-such.jsonl does not exist");
+    }
+
+    @Test
+    void recordsNotDeliveredByTheDeadlineBecomeDeadLettersTheRunFailsAndNoSecretIsShown(@TempDir Path dir)
+            throws IOException {
+        String token = "om_planted_token_5e1f";
+        ListAppender<ILoggingEvent> logs = captureLogs();
+        try (OpenMeterContractServer openMeter = OpenMeterContractServer.start()) {
+            openMeter.route("POST", "/api/v1/events", request -> OpenMeterContractServer.Reply.of(503));
+            String url = openMeter.baseUri().toString().replace("://", "://tm-user:planted-password-77@");
+            Path dead = dir.resolve("dead");
+            int exit = run(Records.samples().resolve("valid").toString(), "--openmeter-url", url,
+                    "--openmeter-token", token, "--dead-letter-dir", dead.toString(), "--shutdown-timeout-ms", "800",
+                    "--log-format", "text");
+
+            assertThat(exit).isEqualTo(1);
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains("NOT DELIVERED: 12 records");
+            Map<String, JsonNode> byId = new java.util.HashMap<>();
+            try (Stream<Path> files = Files.list(dead)) {
+                for (Path file : files.toList()) {
+                    for (String line : Files.readAllLines(file)) {
+                        JsonNode letter = JSON.readTree(line);
+                        assertThat(letter.get("reason").asText()).isEqualTo("undelivered");
+                        byId.put(letter.get("request_id").asText(), letter);
+                    }
+                }
+            }
+            assertThat(byId.keySet()).containsExactlyInAnyOrderElementsOf(validSampleIds());
+            String everything = out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8)
+                    + logs.list.stream().map(e -> e.getFormattedMessage() + e.getThrowableProxy()).reduce("", String::concat)
+                    + Files.readString(Files.list(dead).findFirst().orElseThrow());
+            assertThat(everything).doesNotContain(token, "planted-password-77");
+        } finally {
+            detach(logs);
+        }
+    }
+
     private static ListAppender<ILoggingEvent> captureLogs() {
         ListAppender<ILoggingEvent> appender = new ListAppender<>();
         appender.start();

@@ -122,6 +122,7 @@ public final class OpenMeterSink implements Sink {
     @Override
     public String toString() {
         // never the token
-        return "OpenMeter at " + ingestUri + (bearerToken != null ? " (bearer token set)" : "");
+        return "OpenMeter at " + dev.tokenmeter.bridge.Redaction.url(ingestUri.toString())
+                + (bearerToken != null ? " (bearer token set)" : "");
     }
 }

@@ -68,6 +68,8 @@ public final class Pipeline implements Intake, AutoCloseable {
     private final PartitionJoins<HeldRecord, Claim> joins;
     private final JoinObserver joinObserver;
     private final StringPool sharedStrings = new StringPool(100_000);
+    /** Records whose events are out, when the run must account for each at its end (file mode); else null. */
+    private volatile java.util.Set<RecordInFlight> outstanding;
 
     private final Object batchLock = new Object();
     private List<PendingEvent> batch = new ArrayList<>();
@@ -269,6 +271,10 @@ public final class Pipeline implements Intake, AutoCloseable {
             rowClaim.retain();
         }
         RecordInFlight inFlight = new RecordInFlight(claim, rowClaim, source, held, billable, events.size());
+        java.util.Set<RecordInFlight> tracked = outstanding;
+        if (tracked != null) {
+            tracked.add(inFlight);
+        }
         for (OutgoingEvent event : events) {
             enqueue(new PendingEvent(event, inFlight));
         }
@@ -364,6 +370,35 @@ public final class Pipeline implements Intake, AutoCloseable {
                     + "delivered again after restart", tracker.pending());
         }
         return settled;
+    }
+
+    /**
+     * For runs that end (file mode): remember what is out, so that whatever the sink has not acknowledged when
+     * {@link #close(Duration)} gives up can still be kept, by {@link #deadLetterUndelivered}. Call before submitting.
+     */
+    public void accountForEveryRecord() {
+        outstanding = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    }
+
+    /**
+     * After {@link #close(Duration)} returned false: writes every record the sink has not acknowledged as a dead
+     * letter ({@code undelivered}), so a file run loses nothing however it ends. Returns how many.
+     */
+    public int deadLetterUndelivered() throws InterruptedException {
+        java.util.Set<RecordInFlight> tracked = outstanding;
+        if (tracked == null) {
+            throw new IllegalStateException("accountForEveryRecord() was not called");
+        }
+        int written = 0;
+        for (RecordInFlight record : List.copyOf(tracked)) {
+            if (tracked.remove(record)) {
+                deadLetter(DeadLetter.Reason.UNDELIVERED, "not acknowledged by " + sink
+                        + " before the run's shutdown timeout; replay it", record.source(),
+                        record.billed().record().requestId(), null);
+                written++;
+            }
+        }
+        return written;
     }
 
     @Override
@@ -642,6 +677,10 @@ public final class Pipeline implements Intake, AutoCloseable {
                 anyDeadLettered = true;
             }
             if (remaining.decrementAndGet() == 0) {
+                java.util.Set<RecordInFlight> tracked = outstanding;
+                if (tracked != null) {
+                    tracked.remove(this);
+                }
                 if (!anyDeadLettered) {
                     deliveryListener.delivered(billed);
                 }

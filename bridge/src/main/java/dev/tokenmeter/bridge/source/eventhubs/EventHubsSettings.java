@@ -71,7 +71,7 @@ public record EventHubsSettings(
         return "event hub " + namespace + "/" + hubName + " (consumer group " + consumerGroup + ", "
                 + (usesConnectionString() ? "connection string" : "Azure identity") + ", checkpoints in "
                 + (checkpointsUseConnectionString() ? "container " + checkpointContainer + " (connection string)"
-                : checkpointContainerUrl) + ")";
+                : dev.tokenmeter.bridge.Redaction.url(checkpointContainerUrl)) + ")";
     }
 
     @Override
