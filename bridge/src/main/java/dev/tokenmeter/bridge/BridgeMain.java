@@ -157,18 +157,7 @@ public final class BridgeMain implements Callable<Integer> {
 
         Shutdown shutdown = new Shutdown(source, pipeline, sink, deadLetters, ops,
                 Duration.ofMillis(options.shutdownTimeoutMs), finite);
-        if (installShutdownHook) {
-            // SIGTERM: stop reading, then flush, wait for acknowledgements and checkpoint, all within the budget
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                source.stop();
-                shutdown.run();
-            }, "tokenmeter-shutdown"));
-        }
-        try {
-            source.run(pipeline);
-        } finally {
-            shutdown.run();
-        }
+        untilStopped(source, () -> source.run(pipeline), shutdown::run);
         boolean settled = shutdown.settled();
         if (finite) {
             table.print(out);
@@ -192,6 +181,45 @@ public final class BridgeMain implements Callable<Integer> {
             }
         }
         return settled ? 0 : 1;
+    }
+
+    @FunctionalInterface
+    private interface SourceRun {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs the source until its input ends or SIGTERM stops it, then {@code shutdown}. The JVM halts when the SIGTERM
+     * hook returns, so the hook waits for this thread to finish what the source owes on stopping (its drain, the
+     * final commit or checkpoint, leaving the consumer group or releasing ownership) and the shutdown, within twice
+     * the shutdown budget (each may take one) plus a margin.
+     */
+    private void untilStopped(Source source, SourceRun run, Runnable shutdown) throws Exception {
+        java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
+        if (installShutdownHook) {
+            Duration budget = Duration.ofMillis(options.shutdownTimeoutMs).multipliedBy(2).plusSeconds(5);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                source.stop();
+                try {
+                    if (!finished.await(budget.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                        LOG.warn("shutdown budget of {} ms passed; stopping without the source's last commit",
+                                budget.toMillis());
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                shutdown.run();
+            }, "tokenmeter-shutdown"));
+        }
+        try {
+            run.run();
+        } finally {
+            try {
+                shutdown.run();
+            } finally {
+                finished.countDown();
+            }
+        }
     }
 
     /** Closes everything once, in order, whichever of main and the SIGTERM hook gets there first. */
@@ -394,17 +422,7 @@ public final class BridgeMain implements Callable<Integer> {
 
         RekeyShutdown shutdown = new RekeyShutdown(source, stage, Duration.ofMillis(options.shutdownTimeoutMs),
                 target, deadLetters, ops);
-        if (installShutdownHook) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                source.stop();
-                shutdown.run();
-            }, "tokenmeter-shutdown"));
-        }
-        try {
-            source.run(stage);
-        } finally {
-            shutdown.run();
-        }
+        untilStopped(source, () -> source.run(stage), shutdown::run);
         if (finite) {
             out.printf("messages read: %d; llm_usage rows sent: %d; dead letters: %d (in %s)%n",
                     ((FileSource) source).records(), metrics.rowsOut(), deadLetters.written(), deadLetters.directory());
