@@ -84,6 +84,8 @@ public final class Pipeline implements Intake, AutoCloseable {
     private final AtomicInteger consecutiveSendFailures = new AtomicInteger();
     private final AtomicLong lastAcceptedNanos = new AtomicLong(System.nanoTime());
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final SinkGate gate;
+    private static final Duration FIRST_ATTEMPT_WHILE_FAILING = Duration.ofDays(1);
 
     public Pipeline(PipelineSettings settings, UsageRecordParser parser, EventMapper mapper, Sink sink,
                     DeadLetterStore deadLetters, CheckpointTracker tracker, PipelineMetrics metrics,
@@ -111,12 +113,12 @@ public final class Pipeline implements Intake, AutoCloseable {
         this.joins = join.enabled() ? new PartitionJoins<>(join, joinObserver, index) : null;
         this.joinObserver = joinObserver;
         this.sendSlots = new Semaphore(settings.maxInFlightBatches());
+        this.gate = new SinkGate(Duration.ofMillis(Math.min(1000, settings.maxBackoff().toMillis())));
         this.senders = Executors.newFixedThreadPool(settings.maxInFlightBatches(), daemon("tokenmeter-sender"));
         this.lingerTimer = Executors.newSingleThreadScheduledExecutor(daemon("tokenmeter-linger"));
         this.sendRetry = RetryPolicy.<SendResult>builder()
                 .handleResultIf(result -> result instanceof SendResult.Retryable)
                 .handle(RuntimeException.class)
-                .withDelayFn(context -> retryDelay(context.getLastResult(), context.getAttemptCount()))
                 .withMaxRetries(-1)
                 .onRetry(event -> onSendRetry(event.getLastResult(), event.getLastException(), event.getAttemptCount()))
                 .build();
@@ -542,7 +544,26 @@ public final class Pipeline implements Intake, AutoCloseable {
             outgoing.add(e.event());
         }
         try {
-            return Failsafe.with(sendRetry).get(() -> sink.send(outgoing));
+            return Failsafe.with(sendRetry).get(context -> {
+                int attempt = context.getAttemptCount();
+                // the backoff is waited for in the gate, where a probe's success cuts it short for every batch
+                // a first attempt while the sink fails waits for it to recover (or its turn to probe)
+                gate.awaitTurn(System.nanoTime() + (attempt == 0 ? FIRST_ATTEMPT_WHILE_FAILING.toNanos()
+                        : retryDelay(context.getLastResult(), attempt).toNanos()));
+                SendResult result;
+                try {
+                    result = sink.send(outgoing);
+                } catch (RuntimeException e) {
+                    gate.failed(null);
+                    throw e;
+                }
+                if (result instanceof SendResult.Retryable r) {
+                    gate.failed(r.retryAfter());
+                } else {
+                    gate.succeeded();
+                }
+                return result;
+            });
         } catch (FailsafeException e) {
             if (e.getCause() instanceof InterruptedException interrupted) {
                 throw interrupted;

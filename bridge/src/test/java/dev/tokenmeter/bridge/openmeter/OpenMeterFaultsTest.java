@@ -110,6 +110,69 @@ class OpenMeterFaultsTest {
     }
 
     @Test
+    void retryAfterPausesEverySendNotOnlyTheRefusedBatch(@TempDir Path dir) throws Exception {
+        openMeter = OpenMeterContractServer.start();
+        List<Long> arrivals = new CopyOnWriteArrayList<>();
+        AtomicInteger calls = new AtomicInteger();
+        openMeter.route("POST", "/api/v1/events", r -> {
+            arrivals.add(System.nanoTime());
+            return calls.incrementAndGet() == 1
+                    ? new Reply(429, Map.of("Retry-After", "2", "Content-Type", "application/problem+json"),
+                    "{\"title\":\"rate limited\",\"status\":429}")
+                    : Reply.of(204);
+        });
+        // four batches in flight at once: the first is refused, the other three must wait out its Retry-After too
+        TestPipeline t = pipelineTo(dir, 5, 4, Duration.ofSeconds(5));
+        submit(t, 0, 5);
+        Eventually.await("the refused batch", Duration.ofSeconds(10), () -> calls.get() >= 1);
+        submit(t, 5, 20);
+        assertThat(t.pipeline.close(Duration.ofSeconds(30))).isTrue();
+
+        assertDeliveredExactlyTheRecords(20, Set.of());
+        long refusedAt = arrivals.get(0);
+        assertThat(arrivals.subList(1, arrivals.size())).as("no request inside the 2 s the server asked for")
+                .allSatisfy(at -> assertThat(Duration.ofNanos(at - refusedAt)).isGreaterThanOrEqualTo(Duration.ofMillis(1950)));
+    }
+
+    @Test
+    void afterAnOutageDeliveryResumesAtTheNextProbeNotAfterTheLongestBackoff(@TempDir Path dir) throws Exception {
+        openMeter = OpenMeterContractServer.start();
+        java.util.concurrent.atomic.AtomicBoolean down = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicLong firstAcceptedAt = new java.util.concurrent.atomic.AtomicLong();
+        openMeter.route("POST", "/api/v1/events", r -> {
+            if (down.get()) {
+                return Reply.json(503, "{\"title\":\"down\",\"status\":503}");
+            }
+            firstAcceptedAt.compareAndSet(0, System.nanoTime());
+            return Reply.of(204);
+        });
+        // backoff grows to 30 s: after 8 s of outage the batches' next retries are seconds away
+        TestPipeline t = new TestPipeline(new OpenMeterSink(openMeter.baseUri(), null, Duration.ofSeconds(5)),
+                dir.resolve("dead"), new dev.tokenmeter.bridge.pipeline.PipelineSettings(5, 1024 * 1024, Duration.ofMillis(50), 4,
+                Duration.ofMillis(200), Duration.ofSeconds(30)));
+        submit(t, 0, 20);
+        Eventually.await("the outage to be felt", Duration.ofSeconds(30),
+                () -> t.metric("tokenmeter_retries_total{cause=\"http_503\"}") >= 8);
+        long backAt = waitThenRecover(down, Duration.ofSeconds(8));
+        assertThat(t.pipeline.close(Duration.ofSeconds(60))).isTrue();
+
+        assertDeliveredExactlyTheRecords(20, Set.of());
+        // a probe goes every second while the sink fails; the old per-batch backoff would have waited 6 to 13 s
+        assertThat(Duration.ofNanos(firstAcceptedAt.get() - backAt)).isLessThan(Duration.ofMillis(3000));
+    }
+
+    /** Lets the outage last {@code outage} (waiting on the clock is the point here), then ends it; returns when. */
+    private static long waitThenRecover(java.util.concurrent.atomic.AtomicBoolean down, Duration outage)
+            throws InterruptedException {
+        long until = System.nanoTime() + outage.toNanos();
+        Eventually.await("the outage to last " + outage, outage.plusSeconds(5), Duration.ofMillis(100),
+                () -> System.nanoTime() - until >= 0);
+        long backAt = System.nanoTime();
+        down.set(false);
+        return backAt;
+    }
+
+    @Test
     void slowAnswersTimeOutAndAreResentWithIdenticalContent(@TempDir Path dir) throws Exception {
         openMeter = OpenMeterContractServer.start();
         AtomicInteger calls = new AtomicInteger();
