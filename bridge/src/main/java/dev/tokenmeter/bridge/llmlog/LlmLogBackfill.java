@@ -5,6 +5,7 @@ import dev.tokenmeter.bridge.deadletter.DeadLetterStore;
 import dev.tokenmeter.bridge.join.JoinRowCodec;
 import dev.tokenmeter.bridge.join.LlmUsage;
 import dev.tokenmeter.bridge.join.LlmUsageIndex;
+import dev.tokenmeter.bridge.source.FileSource;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -13,9 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * Loads LLM log exports for a backfill ({@code --llm-logs}): a file or every {@code .json}/{@code .jsonl} file under
@@ -45,7 +44,7 @@ public final class LlmLogBackfill {
         }
         LlmUsageIndex index = new LlmUsageIndex();
         long[] counts = new long[3];
-        for (Path file : files(path)) {
+        for (Path file : FileSource.files(path)) {
             String partition = "llm-logs/" + (Files.isDirectory(path) ? path.relativize(file) : file.getFileName());
             if (file.toString().endsWith(".json")) {
                 byte[] whole = Files.readAllBytes(file);
@@ -109,19 +108,5 @@ public final class LlmLogBackfill {
             index.add(usage);
             counts[1]++;
         }
-    }
-
-    private static List<Path> files(Path root) throws IOException {
-        if (!Files.isDirectory(root)) {
-            return List.of(root);
-        }
-        List<Path> files = new ArrayList<>();
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.filter(Files::isRegularFile)
-                    .filter(p -> p.toString().endsWith(".jsonl") || p.toString().endsWith(".json"))
-                    .sorted()
-                    .forEach(files::add);
-        }
-        return files;
     }
 }

@@ -29,6 +29,8 @@ public final class OpenMeterSink implements Sink {
 
     private final HttpClient client;
     private final URI ingestUri;
+    /** For messages and logs: no password, no query values. */
+    private final String shownUri;
     private final String bearerToken;
     private final Duration requestTimeout;
 
@@ -39,6 +41,7 @@ public final class OpenMeterSink implements Sink {
                 .build();
         String base = baseUrl.toString().replaceAll("/+$", "");
         this.ingestUri = URI.create(base + "/api/v1/events");
+        this.shownUri = dev.tokenmeter.bridge.Redaction.url(ingestUri.toString());
         this.bearerToken = bearerToken == null || bearerToken.isBlank() ? null : bearerToken;
         this.requestTimeout = requestTimeout;
     }
@@ -57,9 +60,9 @@ public final class OpenMeterSink implements Sink {
         try {
             response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (HttpTimeoutException e) {
-            return new SendResult.Retryable("timeout", "no answer from " + ingestUri + " within " + requestTimeout, null);
+            return new SendResult.Retryable("timeout", "no answer from " + shownUri + " within " + requestTimeout, null);
         } catch (IOException e) {
-            return new SendResult.Retryable("network", "cannot reach " + ingestUri + ": " + e, null);
+            return new SendResult.Retryable("network", "cannot reach " + shownUri + ": " + e, null);
         }
         return classify(response);
     }
@@ -122,7 +125,7 @@ public final class OpenMeterSink implements Sink {
     @Override
     public String toString() {
         // never the token
-        return "OpenMeter at " + dev.tokenmeter.bridge.Redaction.url(ingestUri.toString())
+        return "OpenMeter at " + shownUri
                 + (bearerToken != null ? " (bearer token set)" : "");
     }
 }

@@ -68,7 +68,8 @@ public final class FileSource implements Source {
         }
     }
 
-    private static List<Path> files(Path root) throws IOException {
+    /** The file itself, or every {@code .jsonl}/{@code .json} file under a directory, in path order. */
+    public static List<Path> files(Path root) throws IOException {
         if (!Files.isDirectory(root)) {
             return List.of(root);
         }

@@ -85,16 +85,6 @@ public final class CoreBenchmark {
         heapPerPendingRecord(200_000);
     }
 
-    /** Streamed record {@code i} (v2, expects exact usage) with the shape and size of a real one. */
-    static byte[] streamed(int i) {
-        return new String(Records.valid(i), java.nio.charset.StandardCharsets.UTF_8)
-                .replace("\"schema_version\":1", "\"schema_version\":2")
-                .replace("\"stream\":false,\"usage_source\":\"reported\"", "\"stream\":true,\"usage_source\":\"estimated\"")
-                .replace("\"model\":\"gpt-4o-2024-08-06\"", "\"model\":null")
-                .replace("\"policy_version\":\"1.0.0\"", "\"policy_version\":\"1.2.0\",\"exact_expected\":true,"
-                        + "\"include_usage\":\"injected\",\"backend_request_id\":null")
-                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    }
 
     static byte[] row(int i) {
         return JoinRowCodec.write(new LlmUsage(Records.requestId(i), java.time.Instant.parse("2026-11-27T08:00:05Z"),
@@ -110,7 +100,7 @@ public final class CoreBenchmark {
         java.util.List<byte[]> withJoin = new java.util.ArrayList<>();
         java.util.List<byte[]> withoutJoin = new java.util.ArrayList<>();
         for (int i = 0; i < n; i++) {
-            byte[] record = i % 2 == 0 ? streamed(i) : Records.valid(i);
+            byte[] record = i % 2 == 0 ? Records.streamed(i) : Records.valid(i);
             withJoin.add(record);
             withoutJoin.add(record);
             if (i % 2 == 0 && i >= 50) {
@@ -172,7 +162,7 @@ public final class CoreBenchmark {
                 new JoinSettings(true, Duration.ofDays(365), Duration.ZERO, Long.MAX_VALUE), JoinObserver.NONE, null);
         byte[][] records = new byte[n][];
         for (int i = 0; i < n; i++) {
-            records[i] = streamed(i);
+            records[i] = Records.streamed(i);
         }
         long before = usedHeapAfterGc();
         java.time.Instant time = java.time.Instant.parse("2026-11-27T08:00:00Z");

@@ -120,7 +120,7 @@ class KafkaJoinCrashTest {
     private static void produce(KafkaProducer<byte[], byte[]> producer, int from, int to, int rowsFrom) {
         for (int i = from; i < to; i++) {
             Instant at = T0.plusSeconds(i);
-            send(producer, at, Records.requestId(i), streamed(i));
+            send(producer, at, Records.requestId(i), Records.streamed(i));
             int rowOf = i - 120;
             if (rowOf >= rowsFrom) {
                 send(producer, at, Records.requestId(rowOf), JoinRowCodec.write(new LlmUsage(Records.requestId(rowOf),
@@ -142,15 +142,4 @@ class KafkaJoinCrashTest {
         producer.send(new ProducerRecord<>("usage", null, at.toEpochMilli(), key.getBytes(StandardCharsets.UTF_8), value));
     }
 
-    /** Request {@code i} as policy set 1.2.0 writes a streamed chat: the estimate, and exact usage expected. */
-    static byte[] streamed(int i) {
-        return new String(Records.valid(i), StandardCharsets.UTF_8)
-                .replace("\"schema_version\":1", "\"schema_version\":2")
-                .replace("\"stream\":false,\"usage_source\":\"reported\"", "\"stream\":true,\"usage_source\":\"estimated\"")
-                .replace("\"completion_tokens\":50", "\"completion_tokens\":0")
-                .replace("\"model\":\"gpt-4o-2024-08-06\"", "\"model\":null")
-                .replace("\"policy_version\":\"1.0.0\"", "\"policy_version\":\"1.2.0\",\"exact_expected\":true,"
-                        + "\"include_usage\":\"injected\",\"backend_request_id\":null")
-                .getBytes(StandardCharsets.UTF_8);
-    }
 }

@@ -124,7 +124,9 @@ class OpenMeterFaultsTest {
         // four batches in flight at once: the first is refused, the other three must wait out its Retry-After too
         TestPipeline t = pipelineTo(dir, 5, 4, Duration.ofSeconds(5));
         submit(t, 0, 5);
-        Eventually.await("the refused batch", Duration.ofSeconds(10), () -> calls.get() >= 1);
+        // once the bridge has the 429 in hand, nothing may reach the sink until its Retry-After has passed
+        Eventually.await("the refusal to reach the bridge", Duration.ofSeconds(10),
+                () -> t.metric("tokenmeter_retries_total{cause=\"http_429\"}") >= 1);
         submit(t, 5, 20);
         assertThat(t.pipeline.close(Duration.ofSeconds(30))).isTrue();
 

@@ -36,4 +36,19 @@ public final class Records {
                 .formatted(requestId(i), user, 100 + i, 150 + i);
         return json.getBytes(StandardCharsets.UTF_8);
     }
+
+    /**
+     * Record {@code i} as policy set 1.2.0 writes a streamed chat: the gateway's estimate (the prompt, no completion,
+     * no model) and exact usage expected from the LLM log.
+     */
+    public static byte[] streamed(int i) {
+        return new String(valid(i), StandardCharsets.UTF_8)
+                .replace("\"schema_version\":1", "\"schema_version\":2")
+                .replace("\"stream\":false,\"usage_source\":\"reported\"", "\"stream\":true,\"usage_source\":\"estimated\"")
+                .replace("\"completion_tokens\":50", "\"completion_tokens\":0")
+                .replace("\"model\":\"gpt-4o-2024-08-06\"", "\"model\":null")
+                .replace("\"policy_version\":\"1.0.0\"", "\"policy_version\":\"1.2.0\",\"exact_expected\":true,"
+                        + "\"include_usage\":\"injected\",\"backend_request_id\":null")
+                .getBytes(StandardCharsets.UTF_8);
+    }
 }
