@@ -262,6 +262,8 @@ final class PolicyRunner {
             if (url == null || method == null) {
                 throw new AssertionError("send-request mode=new needs set-url and set-method");
             }
+            // APIM hands the URL to .NET's Uri before sending: what goes out is what Mono's Uri makes of it
+            url = host.require(host.command("resolveurl").put("url", url)).path("value").asText();
             URI uri = URI.create(url);
             requireLoopback(uri);
             HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(timeoutSeconds))
@@ -273,6 +275,7 @@ final class PolicyRunner {
             });
             ObjectNode result = host.command("sendresult").put("name", variable);
             CompletableFuture<HttpResponse<String>> pending = HTTP.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString());
+            long started = System.nanoTime();
             try {
                 // the client's own timeout stops waiting for headers only; this bounds the body too
                 HttpResponse<String> response = pending.get(timeoutSeconds, TimeUnit.SECONDS);
@@ -297,6 +300,8 @@ final class PolicyRunner {
             } catch (InterruptedException interrupted) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError("interrupted during send-request", interrupted);
+            } finally {
+                host.require(host.command("elapse").put("ms", (System.nanoTime() - started) / 1_000_000));
             }
             host.require(result);
         }
@@ -349,7 +354,12 @@ final class PolicyRunner {
             counterKeys.add(text(evaluate(e.getAttribute("counter-key"))));
             int perMinute = Integer.parseInt(e.getAttribute("tokens-per-minute"));
             int remaining = Math.max(0, perMinute - scenario.estimatedTokens());
-            setIntVariable(e.getAttribute("tokens-consumed-variable-name"), scenario.estimatedTokens());
+            String consumed = e.getAttribute("tokens-consumed-variable-name");
+            if (!consumed.isEmpty() && scenario.consumedAs() == Scenario.ConsumedAs.LONG) {
+                host.require(host.command("setvar").put("name", consumed).put("long", (long) scenario.estimatedTokens()));
+            } else {
+                setIntVariable(consumed, scenario.estimatedTokens());
+            }
             setIntVariable(e.getAttribute("remaining-tokens-variable-name"), remaining);
             if (!e.getAttribute("remaining-tokens-header-name").isEmpty()) {
                 limitHeaders.put(e.getAttribute("remaining-tokens-header-name"), List.of(Integer.toString(remaining)));
