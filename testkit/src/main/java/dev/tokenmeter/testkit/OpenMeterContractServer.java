@@ -102,6 +102,21 @@ public final class OpenMeterContractServer implements AutoCloseable {
                 .createForSpecificationUrl(SharedReference.resolve("openmeter/openapi.yaml").toUri().toString())
                 .build();
         static final JsonSchema CLOUD_EVENT_SCHEMA = loadCloudEventSchema();
+        /** "METHOD /path/{template}" of every operation the document marks deprecated. */
+        static final List<Pattern> DEPRECATED = loadDeprecated();
+
+        private static List<Pattern> loadDeprecated() {
+            var result = new io.swagger.v3.parser.OpenAPIV3Parser().readLocation(
+                    SharedReference.resolve("openmeter/openapi.yaml").toUri().toString(), null, null);
+            List<Pattern> out = new ArrayList<>();
+            result.getOpenAPI().getPaths().forEach((template, item) -> item.readOperationsMap().forEach((method, op) -> {
+                if (Boolean.TRUE.equals(op.getDeprecated())) {
+                    String regex = Pattern.quote(template).replaceAll("\\{[^}/]+\\}", "\\\\E[^/]+\\\\Q");
+                    out.add(Pattern.compile(method.name() + " " + regex));
+                }
+            }));
+            return List.copyOf(out);
+        }
 
         private static JsonSchema loadCloudEventSchema() {
             try (InputStream in = Files.newInputStream(SharedReference.resolve("openmeter/cloudevents.spec.json"))) {
@@ -159,6 +174,12 @@ public final class OpenMeterContractServer implements AutoCloseable {
     /** Every CloudEvent of every ingest request that passed the contract and was answered with a 2xx. */
     public List<JsonNode> ingestedEvents() {
         return Collections.unmodifiableList(ingested);
+    }
+
+    /** Requests to operations the OpenAPI document marks deprecated, as "METHOD path". */
+    public List<String> deprecatedCalls() {
+        return received.stream().map(r -> r.method() + " " + r.path())
+                .filter(call -> Contracts.DEPRECATED.stream().anyMatch(p -> p.matcher(call).matches())).toList();
     }
 
     /** Contract violations: requests the real OpenMeter would reject. Tests assert this stays empty. */

@@ -85,4 +85,12 @@ class OpenMeterContractServerTest {
         assertThat(get("/api/v2/customers/alice/entitlements/Tokenmeter-Tokens/value")).isEqualTo(400);
         assertThat(server.violations()).hasSize(2);
     }
+
+    @Test
+    void callsToDeprecatedOperationsAreListed() throws Exception {
+        server.route("GET", "/api/.*/value", r -> OpenMeterContractServer.Reply.json(200, "{\"hasAccess\":true}"));
+        get("/api/v1/subjects/alice/entitlements/tokenmeter_tokens/value");
+        get("/api/v2/customers/alice/entitlements/tokenmeter_tokens/value");
+        assertThat(server.deprecatedCalls()).containsExactly("GET /api/v1/subjects/alice/entitlements/tokenmeter_tokens/value");
+    }
 }

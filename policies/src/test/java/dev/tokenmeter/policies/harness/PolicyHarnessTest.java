@@ -164,6 +164,7 @@ class PolicyHarnessTest {
         Outcome outcome = runner.run(withToken(s));
         UsageRecord r = onlyRecord(outcome);
         assertThat(outcome.responseBodyReads()).as("a streamed body must never be read (it would be buffered)").isZero();
+        assertThat(outcome.streamBuffered()).as("forward-request buffer-response=\"false\": the client gets tokens as they come").isFalse();
         assertThat(r.stream()).isTrue();
         assertThat(r.usageSource()).isEqualTo("estimated");
         assertThat(r.promptTokens()).isEqualTo(14);

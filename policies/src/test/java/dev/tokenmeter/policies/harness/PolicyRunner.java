@@ -364,6 +364,21 @@ final class PolicyRunner {
             if (!e.getAttribute("remaining-tokens-header-name").isEmpty()) {
                 limitHeaders.put(e.getAttribute("remaining-tokens-header-name"), List.of(Integer.toString(remaining)));
             }
+            // over the limit: the 429 the token-limit references document, with Retry-After and remaining 0; as a
+            // plain response or as an error for on-error, whichever the scenario says (APIM does not document which)
+            if (scenario.estimatedTokens() > perMinute) {
+                String message = "Token limit is exceeded. Try again in 60 seconds.";
+                if (scenario.limitRejection() == Scenario.LimitRejection.ON_ERROR) {
+                    throw new PolicyError(e.getTagName(), "TokenLimitExceeded", message, 429);
+                }
+                Map<String, List<String>> h = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+                String retryHeader = e.hasAttribute("retry-after-header-name") ? e.getAttribute("retry-after-header-name") : "Retry-After";
+                h.put(retryHeader, List.of("60"));
+                if (!e.getAttribute("remaining-tokens-header-name").isEmpty()) {
+                    h.put(e.getAttribute("remaining-tokens-header-name"), List.of("0"));
+                }
+                throw new Returned(429, h, "{\"statusCode\":429,\"message\":\"" + message + "\"}");
+            }
         }
 
         void setIntVariable(String name, int value) {
@@ -489,7 +504,30 @@ final class PolicyRunner {
         }
         return new Outcome(status, headers, reachedBackend, forwarded, state.path("responseBodyReads").asInt(),
                 List.copyOf(run.messages), List.copyOf(run.metrics), List.copyOf(run.counterKeys), List.copyOf(run.errors),
-                body, List.copyOf(run.sent), contextRequestId);
+                body, List.copyOf(run.sent), contextRequestId, reachedBackend && bufferedStream(policies, scenario));
+    }
+
+    /**
+     * forward-request buffers the response unless buffer-response="false" (its reference: default true; Microsoft's
+     * server-sent events guidance asks for false). A backend section without forward-request inherits the
+     * service's, which forwards with the default. Only a streamed answer is affected: a buffered stream reaches
+     * the client in one piece at its end.
+     */
+    private static boolean bufferedStream(Element policies, Scenario scenario) {
+        if (!(scenario.backend() instanceof Scenario.Backend.Responds r) || !r.contentType().contains("text/event-stream")) {
+            return false;
+        }
+        for (Element section : children(policies)) {
+            if (section.getTagName().equals("backend")) {
+                var forwards = section.getElementsByTagName("forward-request");
+                for (int i = 0; i < forwards.getLength(); i++) {
+                    if (((Element) forwards.item(i)).getAttribute("buffer-response").equals("false")) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
     }
 
     /** One send-request: the answer's status, or why there was none (Timeout, ConnectionFailure, RequestFailure). */
