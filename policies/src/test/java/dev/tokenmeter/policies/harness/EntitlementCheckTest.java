@@ -307,9 +307,9 @@ class EntitlementCheckTest {
 
     @Test
     void aDenialNeverWaitsLongerThanTheTimeout() {
-        // the value answers after 600 ms; the period lookup would never answer
+        // the value answers after 300 ms; the period lookup would never answer
         openmeter.route("GET", VALUE_PATH, r -> {
-            Thread.sleep(600);
+            Thread.sleep(300);
             return value(false, 0, 1_000_000);
         });
         openmeter.route("GET", ENTITLEMENT_PATH, r -> {
@@ -329,7 +329,7 @@ class EntitlementCheckTest {
         took = Duration.ofNanos(System.nanoTime() - started);
         assertThat(outcome.status()).isEqualTo(429);
         assertThat(outcome.sendRequests()).extracting(PolicyRunner.Sent::failure).containsExactly(null, "Timeout");
-        assertThat(took).as("600 ms, then the 1 s left of the 2 s timeout").isLessThan(Duration.ofMillis(2500));
+        assertThat(took).as("300 ms, then the 1 s left of the 2 s timeout").isLessThan(Duration.ofMillis(2500));
         assertThat(outcome.responseHeaders()).containsEntry("Retry-After", List.of("60"));
     }
 
@@ -345,6 +345,29 @@ class EntitlementCheckTest {
             assertThat(outcome.responseHeaders()).as(user).containsEntry("x-tokenmeter-entitlement", List.of("allowed"));
         }
         assertThat(openmeter.requests()).hasSize(6).allSatisfy(r -> assertThat(r.path()).matches("/api/v2/customers/[^/]+/entitlements/tokenmeter_tokens/value"));
+    }
+
+    /**
+     * Behind another identity fragment that lets "." or ".." through, .NET's Uri would drop the segment and ask
+     * OpenMeter about another route (whose 404 would then read as "no entitlement": allowed). The check refuses to
+     * ask and fails closed whatever the fail mode.
+     */
+    @Test
+    void aDotSegmentUserIsNeverAskedAboutAndNeverFailsOpen(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        PolicySetDir.copyTo(dir);
+        PolicySetDir.edit(dir, "fragments/tokenmeter-identity.xml", "\t<set-variable name=\"tm-user-source\"",
+                "\t<set-variable name=\"tm-user-id\" value=\"..\" />\n\t<set-variable name=\"tm-user-source\"");
+        openmeter.route("GET", "/api/v2/customers/.*", r -> Reply.problem(404, "not found"));
+        try (HarnessFixture dots = new HarnessFixture(PolicySet.load(dir))) {
+            PolicyRunner runner = new PolicyRunner(dots.set, PolicyHarnessTest.API, dots.host,
+                    Map.of("tokenmeter-openmeter-url", openmeter.baseUri().toString(), "tokenmeter-openmeter-token", TOKEN), cache);
+            Outcome outcome = runner.run(chat("dot-user"));
+            assertThat(outcome.status()).isEqualTo(503);
+            assertThat(outcome.responseHeaders()).containsEntry("x-tokenmeter-entitlement", List.of("fail-closed"));
+            assertThat(outcome.sendRequests()).isEmpty();
+            assertThat(outcome.reachedBackend()).isFalse();
+        }
+        assertThat(openmeter.requests()).isEmpty();
     }
 
     // ---------- helpers ----------
