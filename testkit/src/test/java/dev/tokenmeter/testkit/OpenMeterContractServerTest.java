@@ -68,4 +68,29 @@ class OpenMeterContractServerTest {
         assertThat(client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode()).isEqualTo(400);
         assertThat(server.violations()).hasSize(1);
     }
+
+    private int get(String path) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(server.baseUri() + path)).GET().build();
+        return client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    @Test
+    void customerKeyedRoutesJudgeTheKeyByTheDocumentsAnyOfSchema() throws Exception {
+        server.route("GET", "/api/v2/customers/[^/]+/entitlements/[^/]+/value", r -> OpenMeterContractServer.Reply.json(200, "{\"hasAccess\":true}"));
+        assertThat(get("/api/v2/customers/3f2b8c1e-7d6a-4e21-9b0f-5a4c3d2e1f01/entitlements/tokenmeter_tokens/value")).isEqualTo(200);
+        assertThat(get("/api/v2/customers/alice%40contoso.example/entitlements/tokenmeter_tokens/value")).isEqualTo(200);
+        assertThat(server.violations()).isEmpty();
+        // ExternalKey is at most 256 characters, and a feature key has its own pattern
+        assertThat(get("/api/v2/customers/" + "a".repeat(257) + "/entitlements/tokenmeter_tokens/value")).isEqualTo(400);
+        assertThat(get("/api/v2/customers/alice/entitlements/Tokenmeter-Tokens/value")).isEqualTo(400);
+        assertThat(server.violations()).hasSize(2);
+    }
+
+    @Test
+    void callsToDeprecatedOperationsAreListed() throws Exception {
+        server.route("GET", "/api/.*/value", r -> OpenMeterContractServer.Reply.json(200, "{\"hasAccess\":true}"));
+        get("/api/v1/subjects/alice/entitlements/tokenmeter_tokens/value");
+        get("/api/v2/customers/alice/entitlements/tokenmeter_tokens/value");
+        assertThat(server.deprecatedCalls()).containsExactly("GET /api/v1/subjects/alice/entitlements/tokenmeter_tokens/value");
+    }
 }

@@ -13,8 +13,10 @@ import java.util.Optional;
 
 /**
  * The OpenMeter calls behind the limits commands: features, customers and metered entitlements. Entitlements are
- * written and read per subject (the user id the bridge sends and the gateway knows), customers are found by key
- * through the list endpoint, and allowances are listed through the v2 entitlement list.
+ * written and read per customer, keyed by the user id (the subject the bridge sends and the id the gateway knows),
+ * with the customer-keyed v2 operations (createCustomerEntitlementV2, overrideCustomerEntitlementV2,
+ * getCustomerEntitlementValueV2); the subject-keyed v1 ones are deprecated. Customers are found by key through the
+ * list endpoint, and allowances are listed through the v2 entitlement list.
  */
 final class Entitlements {
 
@@ -75,10 +77,12 @@ final class Entitlements {
     }
 
     void create(String user, String featureKey, long tokens, String period, boolean soft, boolean replace) {
+        // issue.amount: EntitlementMeteredV2CreateInputs marks issueAfterReset deprecated in its favour
         ObjectNode body = JsonNodeFactory.instance.objectNode().put("type", "metered").put("featureKey", featureKey)
-                .put("isSoftLimit", soft).put("issueAfterReset", tokens);
+                .put("isSoftLimit", soft);
+        body.putObject("issue").put("amount", tokens);
         body.putObject("usagePeriod").put("interval", period);
-        String entitlements = "/api/v1/subjects/" + segment(user) + "/entitlements";
+        String entitlements = "/api/v2/customers/" + segment(user) + "/entitlements";
         if (replace) {
             // OpenMeter cannot edit an entitlement: an override replaces it without a gap in enforcement
             client.put(entitlements + "/" + segment(featureKey) + "/override", body);
@@ -88,7 +92,7 @@ final class Entitlements {
     }
 
     JsonNode value(String user, String featureKey) {
-        return client.get("/api/v1/subjects/" + segment(user) + "/entitlements/" + segment(featureKey) + "/value", List.of());
+        return client.get("/api/v2/customers/" + segment(user) + "/entitlements/" + segment(featureKey) + "/value", List.of());
     }
 
     private static Limit toLimit(String customer, JsonNode e) {

@@ -39,9 +39,9 @@ public final class FakeEntitlements {
             customers.put(c.get("key").asText(), c);
             return Reply.json(201, c.toString());
         });
-        openmeter.route("POST", "/api/v1/subjects/[^/]+/entitlements", r -> Reply.json(201,
+        openmeter.route("POST", "/api/v2/customers/[^/]+/entitlements", r -> Reply.json(201,
                 entitlement(key(r.path(), 4), MAPPER.readTree(r.body())).toString()));
-        openmeter.route("PUT", "/api/v1/subjects/[^/]+/entitlements/[^/]+/override", r -> {
+        openmeter.route("PUT", "/api/v2/customers/[^/]+/entitlements/[^/]+/override", r -> {
             entitlements.removeIf(e -> e.get("customerKey").asText().equals(key(r.path(), 4))
                     && e.get("featureKey").asText().equals(key(r.path(), 6)));
             return Reply.json(201, entitlement(key(r.path(), 4), MAPPER.readTree(r.body())).toString());
@@ -49,7 +49,7 @@ public final class FakeEntitlements {
         openmeter.route("GET", "/api/v2/entitlements", r -> page(entitlements.stream()
                 .filter(e -> query(r.query(), "customerKeys").isEmpty() || e.get("customerKey").asText().equals(query(r.query(), "customerKeys")))
                 .filter(e -> e.get("featureKey").asText().equals(query(r.query(), "feature"))).toList()));
-        openmeter.route("GET", "/api/v1/subjects/[^/]+/entitlements/[^/]+/value", r ->
+        openmeter.route("GET", "/api/v2/customers/[^/]+/entitlements/[^/]+/value", r ->
                 Reply.json(200, "{\"hasAccess\":false,\"balance\":0,\"usage\":1250000,\"overage\":250000}"));
     }
 

@@ -43,7 +43,8 @@ class LimitsTest {
         assertThat(entitlements).singleElement().satisfies(e -> {
             assertThat(e.get("type").asText()).isEqualTo("metered");
             assertThat(e.at("/usagePeriod/interval").asText()).isEqualTo("MONTH");
-            assertThat(e.get("issueAfterReset").asLong()).isEqualTo(1_000_000);
+            assertThat(e.at("/issue/amount").asLong()).isEqualTo(1_000_000);
+            assertThat(e.has("issueAfterReset")).as("deprecated in EntitlementMeteredV2CreateInputs").isFalse();
             assertThat(e.get("isSoftLimit").asBoolean()).isFalse();
         });
 
@@ -54,6 +55,11 @@ class LimitsTest {
         assertThat(changed.out()).contains("replaced: " + USER + " has 50,000 tokens per day (soft)");
         assertThat(entitlements).singleElement().satisfies(e -> assertThat(e.get("isSoftLimit").asBoolean()).isTrue());
         assertThat(openmeter.violations()).isEmpty();
+        // the customer-keyed operations, never the deprecated subject-keyed ones
+        assertThat(openmeter.requests()).extracting(r -> r.method() + " " + r.path())
+                .contains("POST /api/v2/customers/" + Entitlements.segment(USER) + "/entitlements",
+                        "PUT /api/v2/customers/" + Entitlements.segment(USER) + "/entitlements/tokenmeter_tokens/override");
+        assertThat(openmeter.deprecatedCalls()).isEmpty();
     }
 
     @Test
@@ -68,7 +74,10 @@ class LimitsTest {
         assertThat(list.out()).contains("USER", USER, "1,000,000", "hard");
         assertThat(openmeter.requests().stream().filter(r -> r.path().equals("/api/v2/entitlements")))
                 .allSatisfy(r -> assertThat(r.query()).startsWith("feature=tokenmeter_tokens"));
+        assertThat(openmeter.requests()).extracting(r -> r.method() + " " + r.path())
+                .contains("GET /api/v2/customers/" + Entitlements.segment(USER) + "/entitlements/tokenmeter_tokens/value");
         assertThat(openmeter.violations()).isEmpty();
+        assertThat(openmeter.deprecatedCalls()).isEmpty();
     }
 
     @Test

@@ -9,10 +9,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-/** Token and custom metrics take at most 5 custom dimensions; APIM refuses more (its XSD says 10, the service 5). */
+/**
+ * Token and custom metrics take at most 10 custom dimensions: the limit of the azure-openai-emit-token-metric,
+ * llm-emit-token-metric and emit-metric references ("Limits for custom metrics": Azure Monitor's 10 dimension keys per
+ * metric), and of APIM's XSD.
+ */
 final class MetricDimensionRule implements Rule {
 
-    static final int MAX_DIMENSIONS = 5;
+    static final int MAX_DIMENSIONS = 10;
     private static final Set<String> METRICS = Set.of("azure-openai-emit-token-metric", "llm-emit-token-metric", "emit-metric");
 
     @Override

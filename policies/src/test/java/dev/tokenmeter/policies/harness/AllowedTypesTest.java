@@ -36,6 +36,31 @@ class AllowedTypesTest {
         }
     }
 
+    /**
+     * Members, not just types: DateTime allows only the members Microsoft lists (no ToUniversalTime, no subtraction
+     * operator), Regex no Escape, Match no Index of its own (Capture's Index is listed), and a type outside the
+     * list (System.Globalization.UnicodeCategory) is refused even when reached through an allowed one.
+     */
+    @Test
+    void membersOutsideMicrosoftsListAreReportedEvenOnAllowedTypes() {
+        PolicySetDir.copyTo(dir);
+        PolicySetDir.edit(dir, IDENTITY, "<fragment>\n", "<fragment>\n"
+                + "\t<set-variable name=\"utc\" value=\"@(context.Timestamp.ToUniversalTime().Ticks)\" />\n"
+                + "\t<set-variable name=\"minus\" value=\"@((DateTime.UtcNow - context.Timestamp).TotalSeconds)\" />\n"
+                + "\t<set-variable name=\"escape\" value=\"@(Regex.Escape(context.Request.Method))\" />\n"
+                + "\t<set-variable name=\"category\" value=\"@(char.GetUnicodeCategory(context.Request.Method[0]).ToString())\" />\n"
+                + "\t<set-variable name=\"listed\" value=\"@(DateTime.UtcNow.Subtract(context.Timestamp).TotalSeconds + context.Timestamp.AddDays(1).Ticks"
+                + " + Regex.Match(context.Request.Method, @&quot;P&quot;).Index + new DateTimeOffset(context.Timestamp.Ticks, TimeSpan.Zero).ToUniversalTime().Second)\" />\n");
+        PolicySetDir.edit(dir, IDENTITY, "@&quot;P&quot;", "@\"P\"");
+        try (HarnessFixture fixture = new HarnessFixture(PolicySet.load(dir))) {
+            assertThat(fixture.typeViolations()).containsExactlyInAnyOrder(
+                    IDENTITY + ":" + PolicySetDir.lineOf(dir, IDENTITY, "name=\"utc\"") + ": System.DateTime.ToUniversalTime",
+                    IDENTITY + ":" + PolicySetDir.lineOf(dir, IDENTITY, "name=\"minus\"") + ": System.DateTime.op_Subtraction",
+                    IDENTITY + ":" + PolicySetDir.lineOf(dir, IDENTITY, "name=\"escape\"") + ": System.Text.RegularExpressions.Regex.Escape",
+                    IDENTITY + ":" + PolicySetDir.lineOf(dir, IDENTITY, "name=\"category\"") + ": System.Globalization.UnicodeCategory");
+        }
+    }
+
     @Test
     void expressionsThatDoNotCompileNameTheirPolicyLine() {
         PolicySetDir.copyTo(dir);

@@ -34,8 +34,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class EntitlementCheckTest {
 
-    static final String VALUE_PATH = "/api/v1/subjects/" + OID + "/entitlements/tokenmeter_tokens/value";
-    static final String ENTITLEMENTS_PATH = "/api/v1/subjects/" + OID + "/entitlements";
+    /** getCustomerEntitlementValueV2: the customer is keyed by the user id ('tokenmeter limits set' creates it). */
+    static final String VALUE_PATH = "/api/v2/customers/" + OID + "/entitlements/tokenmeter_tokens/value";
+    /** getCustomerEntitlementV2: the one entitlement, for its current usage period. */
+    static final String ENTITLEMENT_PATH = "/api/v2/customers/" + OID + "/entitlements/tokenmeter_tokens";
     static final String TOKEN = "om_test_token_for_the_gateway";
     static final String PERIOD_END = "2026-12-01T00:00:00Z";
 
@@ -92,7 +94,7 @@ class EntitlementCheckTest {
     @Test
     void deniedIsA429WithBodyAndRetryAfterUntilThePeriodEndsAndNeverReachesTheBackend() {
         openmeter.route("GET", VALUE_PATH, r -> value(false, 0, 1_000_000));
-        openmeter.route("GET", ENTITLEMENTS_PATH, r -> Reply.json(200, "[" + meteredEntitlement() + "]"));
+        openmeter.route("GET", ENTITLEMENT_PATH, r -> Reply.json(200, meteredEntitlement()));
         Outcome outcome = run(chat("denied"), openmeter.baseUri());
         assertThat(outcome.status()).isEqualTo(429);
         assertThat(outcome.reachedBackend()).isFalse();
@@ -109,14 +111,14 @@ class EntitlementCheckTest {
         assertThat(error.path("balance").asDouble()).isZero();
         assertThat(error.path("usage").asDouble()).isEqualTo(1_000_000);
         assertThat(error.path("resetsAt").asText()).isEqualTo(PERIOD_END);
-        assertThat(openmeter.requests()).extracting(OpenMeterContractServer.Received::path).containsExactly(VALUE_PATH, ENTITLEMENTS_PATH);
+        assertThat(openmeter.requests()).extracting(OpenMeterContractServer.Received::path).containsExactly(VALUE_PATH, ENTITLEMENT_PATH);
         assertThat(openmeter.requests()).allSatisfy(r -> assertThat(r.header("Authorization")).isEqualTo("Bearer " + TOKEN));
     }
 
     @Test
     void deniedWithoutAKnownResetRetriesAfterTheCacheTime() {
         openmeter.route("GET", VALUE_PATH, r -> value(false, 0, 500));
-        openmeter.route("GET", ENTITLEMENTS_PATH, r -> Reply.problem(500, "internal error"));
+        openmeter.route("GET", ENTITLEMENT_PATH, r -> Reply.problem(500, "internal error"));
         Outcome outcome = run(chat("denied-no-reset").namedValue("tokenmeter-entitlement-cache-seconds", "45"), openmeter.baseUri());
         assertThat(outcome.status()).isEqualTo(429);
         assertThat(outcome.responseHeaders()).containsEntry("Retry-After", List.of("45"));
@@ -155,7 +157,7 @@ class EntitlementCheckTest {
     @Test
     void aCachedDenialIsStillA429WithoutAskingAgain() {
         openmeter.route("GET", VALUE_PATH, r -> value(false, 0, 1_000_000));
-        openmeter.route("GET", ENTITLEMENTS_PATH, r -> Reply.json(200, "[" + meteredEntitlement() + "]"));
+        openmeter.route("GET", ENTITLEMENT_PATH, r -> Reply.json(200, meteredEntitlement()));
         run(chat("denied-1"), openmeter.baseUri());
         Outcome second = run(chat("denied-2"), openmeter.baseUri());
         assertThat(second.status()).isEqualTo(429);
@@ -173,11 +175,11 @@ class EntitlementCheckTest {
         cache.advance(Duration.ofSeconds(1));
         // meanwhile the bridge sent usage and the allowance ran out: the next check sees it
         openmeter.route("GET", VALUE_PATH, r -> value(false, 0, 1000));
-        openmeter.route("GET", ENTITLEMENTS_PATH, r -> Reply.json(200, "[]"));
+        openmeter.route("GET", ENTITLEMENT_PATH, r -> Reply.problem(404, "entitlement not found"));
         Outcome third = run(chat("expiry-3"), openmeter.baseUri());
         assertThat(third.status()).isEqualTo(429);
         assertThat(openmeter.requests()).extracting(OpenMeterContractServer.Received::path)
-                .containsExactly(VALUE_PATH, VALUE_PATH, ENTITLEMENTS_PATH);
+                .containsExactly(VALUE_PATH, VALUE_PATH, ENTITLEMENT_PATH);
     }
 
     // ---------- OpenMeter unavailable ----------
@@ -191,7 +193,8 @@ class EntitlementCheckTest {
         assertThat(outcome.sendRequests()).singleElement().satisfies(s -> assertThat(s.failure()).isEqualTo("ConnectionFailure"));
         assertThat(outcome.eventHubMessages()).as("let through, so recorded").hasSize(1);
         assertThat(outcome.errors()).isEmpty();
-        assertThat(cache.stores()).as("an outage is not a verdict to cache").isZero();
+        assertThat(cache.lookup("tokenmeter-entitlement:tokenmeter_tokens:" + OID)).as("an outage is not a verdict to cache").isEmpty();
+        assertThat(cache.stores()).as("only the back-off").isEqualTo(1);
     }
 
     @Test
@@ -203,7 +206,7 @@ class EntitlementCheckTest {
                 .containsEntry("Retry-After", List.of("60"));
         assertThat(parse(outcome.responseBody()).path("error").path("code").asText()).isEqualTo("EntitlementCheckUnavailable");
         assertThat(outcome.eventHubMessages()).isEmpty();
-        assertThat(cache.stores()).isZero();
+        assertThat(cache.lookup("tokenmeter-entitlement:tokenmeter_tokens:" + OID)).isEmpty();
     }
 
     @Test
@@ -229,16 +232,142 @@ class EntitlementCheckTest {
     }
 
     @Test
-    void serverErrorsApplyTheFailModeAndAreNotCached() {
+    void serverErrorsApplyTheFailModeAndBackOffForFiveSeconds() {
         openmeter.route("GET", VALUE_PATH, r -> Reply.problem(503, "maintenance"));
         Outcome open = run(chat("5xx-open"), openmeter.baseUri());
         assertThat(open.status()).isEqualTo(200);
         assertThat(open.responseHeaders()).containsEntry("x-tokenmeter-entitlement", List.of("fail-open"));
+        // another request, even of another user, during the back-off: the fail mode without asking
         Outcome closed = run(chat("5xx-closed").namedValue("tokenmeter-entitlement-fail-mode", "closed"), openmeter.baseUri());
         assertThat(closed.status()).isEqualTo(503);
         assertThat(parse(closed.responseBody()).path("error").path("message").asText()).contains("OpenMeter answered 503");
-        assertThat(openmeter.requests()).as("each request asked again").hasSize(2);
-        assertThat(cache.stores()).isZero();
+        assertThat(closed.sendRequests()).isEmpty();
+        Outcome otherUser = run(chatAs("5xx-other", "0b7c6f1e-0000-4000-8000-00000000b0b0"), openmeter.baseUri());
+        assertThat(otherUser.responseHeaders()).containsEntry("x-tokenmeter-entitlement", List.of("fail-open"));
+        assertThat(otherUser.sendRequests()).isEmpty();
+        assertThat(openmeter.requests()).as("asked once").hasSize(1);
+        cache.advance(Duration.ofSeconds(5));
+        openmeter.route("GET", VALUE_PATH, r -> value(true, 900, 100));
+        Outcome after = run(chat("5xx-after"), openmeter.baseUri());
+        assertThat(after.responseHeaders()).containsEntry("x-tokenmeter-entitlement", List.of("allowed"));
+        assertThat(openmeter.requests()).as("asked again once the back-off ended").hasSize(2);
+    }
+
+    @Test
+    void openMeter429IsHonouredForEveryUserUpToTheCacheTime() {
+        openmeter.route("GET", VALUE_PATH, r -> rateLimited("20"));
+        Outcome first = run(chat("429-1"), openmeter.baseUri());
+        assertThat(first.responseHeaders()).containsEntry("x-tokenmeter-entitlement", List.of("fail-open"));
+        cache.advance(Duration.ofSeconds(19));
+        assertThat(run(chat("429-2"), openmeter.baseUri()).sendRequests()).as("19 s: still backing off").isEmpty();
+        cache.advance(Duration.ofSeconds(1));
+        openmeter.route("GET", VALUE_PATH, r -> value(true, 900, 100));
+        assertThat(run(chat("429-3"), openmeter.baseUri()).sendRequests()).hasSize(1);
+        // a Retry-After longer than the cache time is capped at it
+        cache = new ApimCache();
+        openmeter.route("GET", VALUE_PATH, r -> rateLimited("3600"));
+        run(chat("429-long").namedValue("tokenmeter-entitlement-cache-seconds", "30"), openmeter.baseUri());
+        cache.advance(Duration.ofSeconds(30));
+        openmeter.route("GET", VALUE_PATH, r -> value(true, 900, 100));
+        assertThat(run(chat("429-long-2").namedValue("tokenmeter-entitlement-cache-seconds", "30"), openmeter.baseUri()).sendRequests()).hasSize(1);
+    }
+
+    // ---------- OpenMeter answering 200 with something that is not an entitlement value ----------
+
+    @Test
+    void a200ThatIsNotAValueObjectAppliesTheFailModeInsteadOfA500() {
+        for (String body : List.of("", "<html>proxy login</html>", "[]", "\"yes\"", "null", "{\"hasAccess\":\"false\"}", "{\"hasAccess\":null}", "{\"balance\":1}")) {
+            for (String mode : List.of("open", "closed")) {
+                cache = new ApimCache();
+                openmeter.route("GET", VALUE_PATH, r -> new Reply(200, Map.of("Content-Type", "application/json"), body));
+                Outcome outcome = run(chat("not-a-value-" + mode + body.hashCode()).namedValue("tokenmeter-entitlement-fail-mode", mode), openmeter.baseUri());
+                assertThat(outcome.errors()).as(body).isEmpty();
+                assertThat(outcome.status()).as(body).isEqualTo(mode.equals("open") ? 200 : 503);
+                assertThat(outcome.responseHeaders()).as(body).containsEntry("x-tokenmeter-entitlement", List.of("fail-" + mode));
+                assertThat(cache.stores()).as("not cached as a verdict, only the back-off").isEqualTo(1);
+                assertThat(cache.lookup("tokenmeter-entitlement:tokenmeter_tokens:" + OID)).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void aDenialWhosePeriodLookupAnswersGarbageIsStillA429() {
+        openmeter.route("GET", VALUE_PATH, r -> value(false, 0, 1_000_000));
+        for (String body : List.of("", "<html/>", "[1]", "{\"currentUsagePeriod\":{\"to\":\"soon\"}}")) {
+            cache = new ApimCache();
+            openmeter.route("GET", ENTITLEMENT_PATH, r -> new Reply(200, Map.of("Content-Type", "application/json"), body));
+            Outcome outcome = run(chat("period-garbage" + body.hashCode()), openmeter.baseUri());
+            assertThat(outcome.errors()).as(body).isEmpty();
+            assertThat(outcome.status()).as(body).isEqualTo(429);
+            assertThat(outcome.responseHeaders()).as(body).containsEntry("Retry-After", List.of("60"));
+        }
+    }
+
+    // ---------- the timeout bounds the whole check ----------
+
+    @Test
+    void aDenialNeverWaitsLongerThanTheTimeout() {
+        // the value answers after 300 ms; the period lookup would never answer
+        openmeter.route("GET", VALUE_PATH, r -> {
+            Thread.sleep(300);
+            return value(false, 0, 1_000_000);
+        });
+        openmeter.route("GET", ENTITLEMENT_PATH, r -> {
+            testOver.await(30, TimeUnit.SECONDS);
+            return Reply.json(200, meteredEntitlement());
+        });
+        long started = System.nanoTime();
+        Outcome outcome = run(chat("denial-budget").namedValue("tokenmeter-entitlement-timeout", "1"), openmeter.baseUri());
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+        assertThat(outcome.status()).isEqualTo(429);
+        assertThat(outcome.sendRequests()).as("no time left for the period lookup").hasSize(1);
+        assertThat(took).as("within the 1 s timeout plus a margin for running the policy").isLessThan(Duration.ofMillis(1500));
+
+        cache = new ApimCache();
+        started = System.nanoTime();
+        outcome = run(chat("denial-budget-2").namedValue("tokenmeter-entitlement-timeout", "2"), openmeter.baseUri());
+        took = Duration.ofNanos(System.nanoTime() - started);
+        assertThat(outcome.status()).isEqualTo(429);
+        assertThat(outcome.sendRequests()).extracting(PolicyRunner.Sent::failure).containsExactly(null, "Timeout");
+        assertThat(took).as("300 ms, then the 1 s left of the 2 s timeout").isLessThan(Duration.ofMillis(2500));
+        assertThat(outcome.responseHeaders()).containsEntry("Retry-After", List.of("60"));
+    }
+
+    // ---------- user ids in the URL ----------
+
+    @Test
+    void theUrlOfAnyUserIdTheIdentityFragmentAcceptsStaysOnTheCustomersRoute() {
+        openmeter.route("GET", "/api/v2/customers/[^/]+/entitlements/tokenmeter_tokens/value", r -> value(true, 900, 100));
+        for (String user : List.of("...", "a/../b", "%2e%2e", "alice@contoso.example", "tenant:42/../x", "ü-ñ")) {
+            cache = new ApimCache();
+            Outcome outcome = run(chatAs("url-" + user.hashCode(), user), openmeter.baseUri());
+            assertThat(outcome.status()).as(user).isEqualTo(200);
+            assertThat(outcome.responseHeaders()).as(user).containsEntry("x-tokenmeter-entitlement", List.of("allowed"));
+        }
+        assertThat(openmeter.requests()).hasSize(6).allSatisfy(r -> assertThat(r.path()).matches("/api/v2/customers/[^/]+/entitlements/tokenmeter_tokens/value"));
+    }
+
+    /**
+     * Behind another identity fragment that lets "." or ".." through, .NET's Uri would drop the segment and ask
+     * OpenMeter about another route (whose 404 would then read as "no entitlement": allowed). The check refuses to
+     * ask and fails closed whatever the fail mode.
+     */
+    @Test
+    void aDotSegmentUserIsNeverAskedAboutAndNeverFailsOpen(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        PolicySetDir.copyTo(dir);
+        PolicySetDir.edit(dir, "fragments/tokenmeter-identity.xml", "\t<set-variable name=\"tm-user-source\"",
+                "\t<set-variable name=\"tm-user-id\" value=\"..\" />\n\t<set-variable name=\"tm-user-source\"");
+        openmeter.route("GET", "/api/v2/customers/.*", r -> Reply.problem(404, "not found"));
+        try (HarnessFixture dots = new HarnessFixture(PolicySet.load(dir))) {
+            PolicyRunner runner = new PolicyRunner(dots.set, PolicyHarnessTest.API, dots.host,
+                    Map.of("tokenmeter-openmeter-url", openmeter.baseUri().toString(), "tokenmeter-openmeter-token", TOKEN), cache);
+            Outcome outcome = runner.run(chat("dot-user"));
+            assertThat(outcome.status()).isEqualTo(503);
+            assertThat(outcome.responseHeaders()).containsEntry("x-tokenmeter-entitlement", List.of("fail-closed"));
+            assertThat(outcome.sendRequests()).isEmpty();
+            assertThat(outcome.reachedBackend()).isFalse();
+        }
+        assertThat(openmeter.requests()).isEmpty();
     }
 
     // ---------- helpers ----------
@@ -252,6 +381,13 @@ class EntitlementCheckTest {
         return outcome;
     }
 
+    /** A chat request whose token names the given user (oid). */
+    static Scenario chatAs(String name, String user) {
+        var example = ReferenceExamples.azure("2024-10-21/examples/chat_completions.json");
+        Map<String, List<String>> claims = Map.of("oid", List.of(user), "appid", List.of("cli-app"));
+        return PolicyHarnessTest.azure(name, example, "chat/completions").token(new Scenario.Token.Valid(claims), PolicyHarnessTest.jwt(claims));
+    }
+
     static Scenario chat(String name) {
         var example = ReferenceExamples.azure("2024-10-21/examples/chat_completions.json");
         return PolicyHarnessTest.withToken(PolicyHarnessTest.azure(name, example, "chat/completions"));
@@ -262,15 +398,21 @@ class EntitlementCheckTest {
                 + ",\"overage\":0,\"totalAvailableGrantAmount\":" + (long) (balance + usage) + "}");
     }
 
+    /** OpenMeter's rate limit, with how long to wait. */
+    static Reply rateLimited(String retryAfter) {
+        return new Reply(429, Map.of("Content-Type", "application/problem+json", "Retry-After", retryAfter),
+                "{\"type\":\"about:blank\",\"title\":\"Too Many Requests\",\"status\":429,\"detail\":\"rate limited\"}");
+    }
+
     /** A metered entitlement as OpenMeter lists it for the subject, with the current usage period. */
     static String meteredEntitlement() {
         return """
                 {"type":"metered","id":"01JE0000000000000000000E01","featureKey":"tokenmeter_tokens",
-                 "featureId":"01JE0000000000000000000F01","subjectKey":"%s","createdAt":"2026-11-01T00:00:00Z",
+                 "featureId":"01JE0000000000000000000F01","customerId":"01JE0000000000000000000C01","createdAt":"2026-11-01T00:00:00Z",
                  "updatedAt":"2026-11-01T00:00:00Z","activeFrom":"2026-11-01T00:00:00Z","isSoftLimit":false,
                  "lastReset":"2026-11-01T00:00:00Z","measureUsageFrom":"2026-11-01T00:00:00Z",
                  "usagePeriod":{"interval":"MONTH","anchor":"2026-11-01T00:00:00Z"},
-                 "currentUsagePeriod":{"from":"2026-11-01T00:00:00Z","to":"%s"}}""".formatted(OID, PERIOD_END);
+                 "currentUsagePeriod":{"from":"2026-11-01T00:00:00Z","to":"%s"}}""".formatted(PERIOD_END);
     }
 
     /** A loopback port nobody listens on: bound to find a free one, then closed so connecting is refused. */

@@ -7,7 +7,8 @@ import java.util.Map;
  * What one scenario produced, as APIM would have: the Event Hub messages, metric emissions, token-limit counter
  * keys, the response the client got (status, headers, body), the request body the backend got, any policy errors,
  * every send-request the policies made with what came of it, and the request's id as the expressions see it
- * ({@code context.RequestId.ToString()}, computed by the C# host).
+ * ({@code context.RequestId.ToString()}, computed by the C# host), and whether a streamed (text/event-stream)
+ * response was buffered by the gateway before the client saw it (forward-request without buffer-response="false").
  */
 record Outcome(
         int status,
@@ -21,7 +22,8 @@ record Outcome(
         List<String> errors,
         String responseBody,
         List<PolicyRunner.Sent> sendRequests,
-        String contextRequestId) {
+        String contextRequestId,
+        boolean streamBuffered) {
 
     /** One log-to-eventhub message: its logger, the evaluated partition-key and partition-id attributes, the body. */
     record EventHubMessage(String loggerId, String partitionKey, String partitionId, String body) {

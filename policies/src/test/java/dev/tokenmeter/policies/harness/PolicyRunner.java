@@ -262,6 +262,8 @@ final class PolicyRunner {
             if (url == null || method == null) {
                 throw new AssertionError("send-request mode=new needs set-url and set-method");
             }
+            // APIM hands the URL to .NET's Uri before sending: what goes out is what Mono's Uri makes of it
+            url = host.require(host.command("resolveurl").put("url", url)).path("value").asText();
             URI uri = URI.create(url);
             requireLoopback(uri);
             HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(timeoutSeconds))
@@ -273,6 +275,7 @@ final class PolicyRunner {
             });
             ObjectNode result = host.command("sendresult").put("name", variable);
             CompletableFuture<HttpResponse<String>> pending = HTTP.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString());
+            long started = System.nanoTime();
             try {
                 // the client's own timeout stops waiting for headers only; this bounds the body too
                 HttpResponse<String> response = pending.get(timeoutSeconds, TimeUnit.SECONDS);
@@ -297,6 +300,8 @@ final class PolicyRunner {
             } catch (InterruptedException interrupted) {
                 Thread.currentThread().interrupt();
                 throw new AssertionError("interrupted during send-request", interrupted);
+            } finally {
+                host.require(host.command("elapse").put("ms", (System.nanoTime() - started) / 1_000_000));
             }
             host.require(result);
         }
@@ -349,10 +354,30 @@ final class PolicyRunner {
             counterKeys.add(text(evaluate(e.getAttribute("counter-key"))));
             int perMinute = Integer.parseInt(e.getAttribute("tokens-per-minute"));
             int remaining = Math.max(0, perMinute - scenario.estimatedTokens());
-            setIntVariable(e.getAttribute("tokens-consumed-variable-name"), scenario.estimatedTokens());
+            String consumed = e.getAttribute("tokens-consumed-variable-name");
+            if (!consumed.isEmpty() && scenario.consumedAs() == Scenario.ConsumedAs.LONG) {
+                host.require(host.command("setvar").put("name", consumed).put("long", (long) scenario.estimatedTokens()));
+            } else {
+                setIntVariable(consumed, scenario.estimatedTokens());
+            }
             setIntVariable(e.getAttribute("remaining-tokens-variable-name"), remaining);
             if (!e.getAttribute("remaining-tokens-header-name").isEmpty()) {
                 limitHeaders.put(e.getAttribute("remaining-tokens-header-name"), List.of(Integer.toString(remaining)));
+            }
+            // over the limit: the 429 the token-limit references document, with Retry-After and remaining 0; as a
+            // plain response or as an error for on-error, whichever the scenario says (APIM does not document which)
+            if (scenario.estimatedTokens() > perMinute) {
+                String message = "Token limit is exceeded. Try again in 60 seconds.";
+                if (scenario.limitRejection() == Scenario.LimitRejection.ON_ERROR) {
+                    throw new PolicyError(e.getTagName(), "TokenLimitExceeded", message, 429);
+                }
+                Map<String, List<String>> h = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+                String retryHeader = e.hasAttribute("retry-after-header-name") ? e.getAttribute("retry-after-header-name") : "Retry-After";
+                h.put(retryHeader, List.of("60"));
+                if (!e.getAttribute("remaining-tokens-header-name").isEmpty()) {
+                    h.put(e.getAttribute("remaining-tokens-header-name"), List.of("0"));
+                }
+                throw new Returned(429, h, "{\"statusCode\":429,\"message\":\"" + message + "\"}");
             }
         }
 
@@ -479,7 +504,30 @@ final class PolicyRunner {
         }
         return new Outcome(status, headers, reachedBackend, forwarded, state.path("responseBodyReads").asInt(),
                 List.copyOf(run.messages), List.copyOf(run.metrics), List.copyOf(run.counterKeys), List.copyOf(run.errors),
-                body, List.copyOf(run.sent), contextRequestId);
+                body, List.copyOf(run.sent), contextRequestId, reachedBackend && bufferedStream(policies, scenario));
+    }
+
+    /**
+     * forward-request buffers the response unless buffer-response="false" (its reference: default true; Microsoft's
+     * server-sent events guidance asks for false). A backend section without forward-request inherits the
+     * service's, which forwards with the default. Only a streamed answer is affected: a buffered stream reaches
+     * the client in one piece at its end.
+     */
+    private static boolean bufferedStream(Element policies, Scenario scenario) {
+        if (!(scenario.backend() instanceof Scenario.Backend.Responds r) || !r.contentType().contains("text/event-stream")) {
+            return false;
+        }
+        for (Element section : children(policies)) {
+            if (section.getTagName().equals("backend")) {
+                var forwards = section.getElementsByTagName("forward-request");
+                for (int i = 0; i < forwards.getLength(); i++) {
+                    if (((Element) forwards.item(i)).getAttribute("buffer-response").equals("false")) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
     }
 
     /** One send-request: the answer's status, or why there was none (Timeout, ConnectionFailure, RequestFailure). */

@@ -63,7 +63,7 @@ class PolicySetValidatorTest {
     @Test
     void fragmentIncludedInTheWrongSectionIsCheckedThere() {
         PolicySetDir.copyTo(dir);
-        edit(dir, API, "\t<backend>\n\t\t<base />", "\t<backend>\n\t\t<base />\n\t\t<include-fragment fragment-id=\"tokenmeter-limits\" />");
+        edit(dir, API, "\t<backend>\n", "\t<backend>\n\t\t<include-fragment fragment-id=\"tokenmeter-limits\" />\n");
         ValidationResult result = PolicySetValidator.validate(dir);
         assertThat(result.findings()).anySatisfy(f -> {
             assertThat(f.file()).isEqualTo(API);
@@ -143,9 +143,14 @@ class PolicySetValidatorTest {
     }
 
     @Test
-    void sixMetricDimensions() {
+    void tenMetricDimensionsPassAndElevenAreRefused() {
         PolicySetDir.copyTo(dir);
-        edit(dir, METRICS, "\t\t<dimension name=\"API ID\" />", "\t\t<dimension name=\"API ID\" />\n\t\t<dimension name=\"Operation ID\" />\n\t\t<dimension name=\"Product ID\" />");
+        // the shipped 4 plus 6 more: 10, the documented maximum
+        edit(dir, METRICS, "\t\t<dimension name=\"API ID\" />", "\t\t<dimension name=\"API ID\" />\n\t\t<dimension name=\"Operation ID\" />"
+                + "\n\t\t<dimension name=\"Product ID\" />\n\t\t<dimension name=\"User ID\" />\n\t\t<dimension name=\"Location\" />"
+                + "\n\t\t<dimension name=\"Gateway ID\" />\n\t\t<dimension name=\"Kind\" value=\"chat\" />");
+        assertThat(PolicySetValidator.validate(dir).findings()).as("10 dimensions").isEmpty();
+        edit(dir, METRICS, "\t\t<dimension name=\"Kind\" value=\"chat\" />", "\t\t<dimension name=\"Kind\" value=\"chat\" />\n\t\t<dimension name=\"Extra\" value=\"x\" />");
         assertFinding(METRICS, lineOf(dir, METRICS, "<azure-openai-emit-token-metric"), RuleId.METRIC_DIMENSIONS);
     }
 

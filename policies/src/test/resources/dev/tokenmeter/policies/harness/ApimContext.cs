@@ -207,6 +207,7 @@ namespace Tokenmeter.Apim
     public class Request : IRequest
     {
         public MessageBody MessageBody { get; set; }
+        // "Body: IMessageBody or null if request does not have a body" (policy expressions reference, context.Request)
         public IMessageBody Body { get { return MessageBody; } }
         public HeaderDictionary HeaderValues { get; set; }
         public IReadOnlyDictionary<string, string[]> Headers { get { return HeaderValues; } }
@@ -233,6 +234,8 @@ namespace Tokenmeter.Apim
         public readonly List<string> TraceMessages = new List<string>();
         public IApi Api { get; set; }
         public IDeployment Deployment { get; set; }
+        // "Elapsed: TimeSpan - time interval between the value of Timestamp and current time": it grows while the
+        // gateway waits, so the harness adds the time each send-request took
         public TimeSpan Elapsed { get; set; }
         public IPolicyError LastError { get; set; }
         public IOperation Operation { get; set; }

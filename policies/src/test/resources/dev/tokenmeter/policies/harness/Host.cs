@@ -58,6 +58,10 @@ namespace Tokenmeter.Harness
                 case "reset": context = Build((JObject)cmd["ctx"]); return Ok();
                 // the request id exactly as an expression's context.RequestId.ToString() renders it
                 case "requestid": return Ok(context.RequestId.ToString());
+                // context.Elapsed grows while the gateway waits (for a send-request, for instance)
+                case "elapse": context.Elapsed = context.Elapsed + TimeSpan.FromMilliseconds((long)cmd["ms"]); return Ok();
+                // send-request's URL as .NET's Uri makes it before it goes out: dot segments removed, escapes normalised
+                case "resolveurl": return Ok(new Uri((string)cmd["url"]).AbsoluteUri);
                 case "eval":
                 {
                     var value = Eval((int)cmd["id"]);
@@ -66,7 +70,7 @@ namespace Tokenmeter.Harness
                 case "setvar":
                 {
                     object value = cmd["id"] != null ? Eval((int)cmd["id"])
-                        : cmd["int"] != null ? (object)(int)cmd["int"] : (string)cmd["literal"];
+                        : cmd["int"] != null ? (object)(int)cmd["int"] : cmd["long"] != null ? (object)(long)cmd["long"] : (string)cmd["literal"];
                     context.VariableValues[(string)cmd["name"]] = value;
                     return Ok(Encode(value), value == null ? "null" : value.GetType().FullName);
                 }
@@ -80,7 +84,7 @@ namespace Tokenmeter.Harness
                 {
                     object value = cmd["id"] != null ? Eval((int)cmd["id"]) : (string)cmd["literal"];
                     var text = value is JToken ? ((JToken)value).ToString(Formatting.None) : value == null ? null : value.ToString();
-                    if ((string)cmd["target"] == "request") context.RequestValue.MessageBody = new MessageBody(text);
+                    if ((string)cmd["target"] == "request") context.RequestValue.MessageBody = text == null ? null : new MessageBody(text);
                     else EnsureResponse().MessageBody = new MessageBody(text);
                     return Ok(text);
                 }
@@ -123,8 +127,8 @@ namespace Tokenmeter.Harness
                 case "state":
                 {
                     var state = new JObject();
-                    state["requestBody"] = context.RequestValue.MessageBody.Content;
-                    state["requestBodyConsumed"] = context.RequestValue.MessageBody.Consumed;
+                    state["requestBody"] = context.RequestValue.MessageBody == null ? null : context.RequestValue.MessageBody.Content;
+                    state["requestBodyConsumed"] = context.RequestValue.MessageBody != null && context.RequestValue.MessageBody.Consumed;
                     state["responseStatus"] = context.ResponseValue == null ? 0 : context.ResponseValue.StatusCode;
                     state["responseBodyReads"] = context.ResponseValue == null ? 0 : context.ResponseValue.MessageBody.Reads;
                     state["responseBody"] = context.ResponseValue == null ? null : context.ResponseValue.MessageBody.Content;
@@ -190,7 +194,9 @@ namespace Tokenmeter.Harness
                 RequestValue = new Request
                 {
                     Method = (string)r["method"], Url = url, OriginalUrl = url, IpAddress = (string)r["ipAddress"],
-                    HeaderValues = Headers((JObject)r["headers"]), MessageBody = new MessageBody((string)r["body"]),
+                    HeaderValues = Headers((JObject)r["headers"]),
+                    // "Body: IMessageBody or null if request does not have a body" (context.Request in the APIM reference)
+                    MessageBody = r["body"] == null || r["body"].Type == JTokenType.Null ? null : new MessageBody((string)r["body"]),
                     MatchedParameters = ((JObject)r["matchedParameters"]).Properties().ToDictionary(p => p.Name, p => (string)p.Value),
                 },
             };
@@ -205,6 +211,10 @@ namespace Tokenmeter.Harness
      */
     public static class TypeCheck
     {
+        // Source of both lists: "API Management policy expressions", section ".NET Framework types allowed in policy
+        // expressions" (learn.microsoft.com/azure/api-management/api-management-policy-expressions). Types whose
+        // "Supported members" column says "All" are in Allowed; types with a member list are in AllowedMembers, with
+        // the documented names as the IL names them (properties as get_X, "(Constructor)" as .ctor).
         static readonly HashSet<string> Allowed = new HashSet<string>
         {
             "Newtonsoft.Json.Formatting", "Newtonsoft.Json.Linq.Extensions", "Newtonsoft.Json.Linq.JArray",
@@ -216,28 +226,44 @@ namespace Tokenmeter.Harness
             "System.Collections.Generic.ICollection`1", "System.Collections.Generic.IDictionary`2",
             "System.Collections.Generic.IEnumerable`1", "System.Collections.Generic.IEnumerator`1",
             "System.Collections.Generic.IList`1", "System.Collections.Generic.IReadOnlyCollection`1",
-            "System.Collections.Generic.IReadOnlyList`1", "System.Collections.Generic.IReadOnlyDictionary`2",
+            "System.Collections.Generic.IReadOnlyDictionary`2",
             "System.Collections.Generic.ISet`1", "System.Collections.Generic.KeyValuePair`2",
             "System.Collections.Generic.List`1", "System.Collections.Generic.Queue`1", "System.Collections.Generic.Stack`1",
-            "System.Convert", "System.DateTime", "System.DateTimeKind", "System.DateTimeOffset", "System.Decimal",
-            "System.Double", "System.Enum", "System.Exception", "System.Guid", "System.Int16", "System.Int32", "System.Int64",
+            "System.Convert", "System.DateTimeOffset", "System.Decimal",
+            "System.Double", "System.Exception", "System.Guid", "System.Int16", "System.Int32", "System.Int64",
             "System.IO.StringReader", "System.IO.StringWriter", "System.Linq.Enumerable", "System.Math",
-            "System.MidpointRounding", "System.Net.IPAddress", "System.Net.WebUtility", "System.Nullable`1", "System.Random",
-            "System.SByte", "System.Single", "System.String", "System.StringComparer", "System.StringComparison",
+            "System.MidpointRounding", "System.Net.IPAddress", "System.Net.WebUtility", "System.Nullable", "System.Nullable`1",
+            "System.Random", "System.SByte",
+            "System.Security.Cryptography.AsymmetricAlgorithm", "System.Security.Cryptography.CipherMode",
+            "System.Security.Cryptography.HashAlgorithm", "System.Security.Cryptography.HashAlgorithmName",
+            "System.Security.Cryptography.HMAC", "System.Security.Cryptography.HMACMD5", "System.Security.Cryptography.HMACSHA1",
+            "System.Security.Cryptography.HMACSHA256", "System.Security.Cryptography.HMACSHA384",
+            "System.Security.Cryptography.HMACSHA512", "System.Security.Cryptography.KeyedHashAlgorithm",
+            "System.Security.Cryptography.MD5", "System.Security.Cryptography.Oid", "System.Security.Cryptography.PaddingMode",
+            "System.Security.Cryptography.RNGCryptoServiceProvider", "System.Security.Cryptography.RSA",
+            "System.Security.Cryptography.RSAEncryptionPadding", "System.Security.Cryptography.RSASignaturePadding",
+            "System.Security.Cryptography.SHA1", "System.Security.Cryptography.SHA1Managed",
+            "System.Security.Cryptography.SHA256", "System.Security.Cryptography.SHA256Managed",
+            "System.Security.Cryptography.SHA384", "System.Security.Cryptography.SHA384Managed",
+            "System.Security.Cryptography.SHA512", "System.Security.Cryptography.SHA512Managed",
+            "System.Security.Cryptography.SymmetricAlgorithm",
+            "System.Security.Cryptography.X509Certificates.PublicKey",
+            "System.Security.Cryptography.X509Certificates.RSACertificateExtensions",
+            "System.Security.Cryptography.X509Certificates.X509Certificate",
+            "System.Security.Cryptography.X509Certificates.X509Certificate2",
+            "System.Security.Cryptography.X509Certificates.X509ContentType",
+            "System.Security.Cryptography.X509Certificates.X509NameType",
+            "System.Single", "System.String", "System.StringComparer", "System.StringComparison",
             "System.StringSplitOptions", "System.Text.Encoding", "System.Text.StringBuilder",
-            "System.Text.RegularExpressions.Capture", "System.Text.RegularExpressions.CaptureCollection",
-            "System.Text.RegularExpressions.Group", "System.Text.RegularExpressions.GroupCollection",
-            "System.Text.RegularExpressions.Match", "System.Text.RegularExpressions.MatchCollection",
-            "System.Text.RegularExpressions.Regex", "System.Text.RegularExpressions.RegexOptions",
+            "System.Text.RegularExpressions.RegexOptions",
+            // TimeZoneInfo.AdjustmentRule and TimeZoneInfo.TransitionTime are nested: checked as TimeZoneInfo
             "System.TimeSpan", "System.TimeZone", "System.TimeZoneInfo", "System.Tuple", "System.Tuple`1", "System.Tuple`2",
             "System.Tuple`3", "System.UInt16", "System.UInt32", "System.UInt64", "System.Uri", "System.UriPartial",
-            "System.Security.Cryptography.HashAlgorithm", "System.Security.Cryptography.HMAC",
-            "System.Security.Cryptography.HMACSHA256", "System.Security.Cryptography.KeyedHashAlgorithm",
-            "System.Security.Cryptography.MD5", "System.Security.Cryptography.SHA1", "System.Security.Cryptography.SHA256",
-            "System.Security.Cryptography.SHA384", "System.Security.Cryptography.SHA512",
-            "System.Xml.Linq.XAttribute", "System.Xml.Linq.XCData", "System.Xml.Linq.XComment", "System.Xml.Linq.XContainer",
-            "System.Xml.Linq.XDeclaration", "System.Xml.Linq.XDocument", "System.Xml.Linq.XElement", "System.Xml.Linq.XName",
-            "System.Xml.Linq.XNamespace", "System.Xml.Linq.XNode", "System.Xml.Linq.XObject", "System.Xml.Linq.XText",
+            "System.Xml.Linq.Extensions", "System.Xml.Linq.XAttribute", "System.Xml.Linq.XCData", "System.Xml.Linq.XComment",
+            "System.Xml.Linq.XContainer", "System.Xml.Linq.XDeclaration", "System.Xml.Linq.XDocumentType",
+            "System.Xml.Linq.XElement", "System.Xml.Linq.XName", "System.Xml.Linq.XNamespace", "System.Xml.Linq.XNode",
+            "System.Xml.Linq.XNodeDocumentOrderComparer", "System.Xml.Linq.XNodeEqualityComparer", "System.Xml.Linq.XObject",
+            "System.Xml.Linq.XProcessingInstruction", "System.Xml.Linq.XText", "System.Xml.XmlNodeType",
             // not listed, but every expression needs them: the root of all types, value types, and what the C#
             // compiler emits for lambdas (delegates) and foreach (IDisposable)
             "System.Object", "System.ValueType", "System.Func`1", "System.Func`2", "System.Func`3", "System.Action`1",
@@ -246,11 +272,37 @@ namespace Tokenmeter.Harness
             "Newtonsoft.Json.JsonConverter",
         };
 
-        /** Types APIM allows only some members of. */
+        /** Types APIM allows only some members of, as the documentation's "Supported members" column lists them. */
         static readonly Dictionary<string, HashSet<string>> AllowedMembers = new Dictionary<string, HashSet<string>>
         {
-            { "Newtonsoft.Json.JsonConvert", new HashSet<string> { "SerializeObject", "DeserializeObject" } },
+            { "Newtonsoft.Json.JsonConvert", Members("SerializeObject", "DeserializeObject") },
+            { "System.DateTime", Members("(Constructor)", "Add", "AddDays", "AddHours", "AddMilliseconds", "AddMinutes",
+                "AddMonths", "AddSeconds", "AddTicks", "AddYears", "Date", "Day", "DayOfWeek", "DayOfYear", "DaysInMonth",
+                "Hour", "IsDaylightSavingTime", "IsLeapYear", "MaxValue", "Millisecond", "Minute", "MinValue", "Month",
+                "Now", "Parse", "Second", "Subtract", "Ticks", "TimeOfDay", "Today", "ToString", "UtcNow", "Year") },
+            { "System.DateTimeKind", Members("Utc") },
+            { "System.Text.RegularExpressions.Capture", Members("Index", "Length", "Value") },
+            { "System.Text.RegularExpressions.CaptureCollection", Members("Count", "Item") },
+            { "System.Text.RegularExpressions.Group", Members("Captures", "Success") },
+            { "System.Text.RegularExpressions.GroupCollection", Members("Count", "Item") },
+            { "System.Text.RegularExpressions.Match", Members("Empty", "Groups", "Result") },
+            { "System.Text.RegularExpressions.Regex", Members("(Constructor)", "IsMatch", "Match", "Matches", "Replace", "Unescape", "Split") },
+            { "System.Security.Cryptography.X509Certificates.X500DistinguishedName", Members("Name") },
+            // "All, except of: Load"
+            { "System.Xml.Linq.XDocument", Members(typeof(System.Xml.Linq.XDocument).GetMembers().Select(m => m.Name).Where(n => n != "Load").ToArray()) },
         };
+
+        /** The documented names as IL refers to them: a property's accessors, a constructor, a method or field. */
+        static HashSet<string> Members(params string[] documented)
+        {
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var d in documented)
+            {
+                if (d == "(Constructor)") { names.Add(".ctor"); continue; }
+                names.Add(d); names.Add("get_" + d);
+            }
+            return names;
+        }
 
         static readonly Dictionary<ushort, OpCode> OpCodesByValue = typeof(OpCodes)
             .GetFields(BindingFlags.Public | BindingFlags.Static)
@@ -351,6 +403,8 @@ namespace Tokenmeter.Harness
             var name = outer.FullName;
             if (Allowed.Contains(name)) yield break;
             HashSet<string> members;
+            // naming a type is fine (a local, a cast); only its members are restricted
+            if (member == null && AllowedMembers.ContainsKey(name)) yield break;
             if (member != null && AllowedMembers.TryGetValue(name, out members) && members.Contains(member)) yield break;
             yield return member == null ? name : name + "." + member;
         }
