@@ -95,6 +95,11 @@ public final class ArmClient {
         return Optional.of(answer(HttpMethod.GET, path, response));
     }
 
+    /** GET of a collection: a 404 means its parent does not exist and is thrown as an {@link ArmException}. */
+    public Answer list(String path) {
+        return answer(HttpMethod.GET, path, send(HttpMethod.GET, path, Map.of(), null, null));
+    }
+
     /** PUT, conditional when {@code ifMatch} is given; waits for a long-running operation to finish. */
     public Answer put(String path, JsonNode body, String ifMatch) {
         HttpResponse response = send(HttpMethod.PUT, path, Map.of(), body, ifMatch);

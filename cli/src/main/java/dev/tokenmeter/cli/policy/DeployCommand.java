@@ -12,6 +12,8 @@ import dev.tokenmeter.cli.apim.ApimResource;
 import dev.tokenmeter.cli.apim.ApimService;
 import dev.tokenmeter.cli.apim.ArmOptions;
 import dev.tokenmeter.cli.apim.ResourceKey;
+import dev.tokenmeter.policies.validate.PolicySetValidator;
+import dev.tokenmeter.policies.validate.ValidationResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -47,6 +49,15 @@ final class DeployCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // what 'policy validate' rejects, APIM rejects too, halfway through a deployment: refuse before any request
+        Path dir = set.directory(env);
+        ValidationResult validation = PolicySetValidator.validate(dir);
+        if (!validation.passed()) {
+            validation.findings().forEach(f -> env.err().println(dir.resolve(f.file()) + ":" + f.line() + ": ["
+                    + f.ruleId() + "] " + f.message() + ". Fix: " + f.fix()));
+            throw new CliFailure("deploy refused: the policy set in " + dir + " has " + validation.findings().size()
+                    + " problem(s), listed above; fix them ('tokenmeter policy validate " + dir + "') and deploy again");
+        }
         DesiredSet desired = set.desired(env);
         ApimService service = arm.connect(env);
         Plan plan = Plan.of(service, desired);

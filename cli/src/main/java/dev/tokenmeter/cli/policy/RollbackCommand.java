@@ -39,6 +39,7 @@ final class RollbackCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ApimService service = arm.connect(env);
+        service.requireTargets(List.of());
         Snapshots snapshots = new Snapshots(state.resolve(env), service.id());
         Snapshots.Snapshot snapshot = snapshots.latest().orElseThrow(() -> new CliFailure(
                 "no deployment to roll back for " + service.id() + " in " + state.resolve(env)
