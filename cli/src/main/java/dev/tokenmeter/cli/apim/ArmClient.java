@@ -92,7 +92,9 @@ public final class ArmClient {
 
         @Override
         public boolean shouldRetryCondition(RequestRetryCondition condition) {
-            boolean retry = strategy.shouldRetryCondition(condition);
+            // a credential that cannot sign in will not sign in on the next attempt either
+            boolean retry = (condition.getThrowable() == null || !Failures.signIn(condition.getThrowable()))
+                    && strategy.shouldRetryCondition(condition);
             if (retry && condition.getTryCount() < getMaxRetries()) {
                 HttpResponse r = condition.getResponse();
                 String why = r != null ? "HTTP " + r.getStatusCode()

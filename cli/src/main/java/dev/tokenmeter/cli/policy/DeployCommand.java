@@ -51,6 +51,8 @@ final class DeployCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // which service first: a missing or malformed name is a usage error, whatever the set holds
+        ApimService service = arm.connect(env);
         // what 'policy validate' rejects, APIM rejects too, halfway through a deployment: refuse before any request
         Path dir = set.directory(env);
         ValidationResult validation = PolicySetValidator.validate(dir);
@@ -68,7 +70,6 @@ final class DeployCommand implements Callable<Integer> {
                     + (desired.placeholders().size() == 1 ? "it" : "them") + " under namedValues in the --env file or "
                     + "with --set / --key-vault-secret, or pass --allow-placeholders for a test service");
         }
-        ApimService service = arm.connect(env);
         Plan plan = Plan.of(service, desired);
         PrintWriter out = env.out();
         if (dryRun || output == OutputFormat.json) {
