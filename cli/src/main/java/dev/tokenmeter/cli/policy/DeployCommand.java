@@ -43,6 +43,9 @@ final class DeployCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json (the plan).")
     OutputFormat output;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     private final Environment env;
 
     DeployCommand(Environment env) {
@@ -51,6 +54,9 @@ final class DeployCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (output == OutputFormat.csv) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "-o csv: policy deploy prints its progress (table) or the plan as json, not csv");
+        }
         // which service first: a missing or malformed name is a usage error, whatever the set holds
         ApimService service = arm.connect(env);
         // what 'policy validate' rejects, APIM rejects too, halfway through a deployment: refuse before any request

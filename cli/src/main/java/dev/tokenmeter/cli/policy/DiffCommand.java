@@ -30,6 +30,9 @@ final class DiffCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table (unified diffs) or json.")
     OutputFormat output;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     private final Environment env;
 
     DiffCommand(Environment env) {
@@ -43,6 +46,9 @@ final class DiffCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (output == OutputFormat.csv) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "-o csv: policy diff prints unified diffs (table) or json, not csv");
+        }
         DesiredSet desired = set.desired(env, arm.environmentFile(env));
         ApimService service = arm.connect(env);
         Plan plan = Plan.of(service, desired);

@@ -33,7 +33,7 @@ final class StatusCommand implements Callable<Integer> {
     ArmOptions arm;
     @Mixin
     PolicySetOptions set;
-    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json.")
+    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table, json or csv.")
     OutputFormat output;
 
     private final Environment env;
@@ -83,6 +83,10 @@ final class StatusCommand implements Callable<Integer> {
             rows.forEach(r -> resources.addObject().put("resource", r.resource()).put("deployedVersion", r.deployedVersion())
                     .put("state", r.state()));
             env.out().println(MAPPER.writeValueAsString(root));
+        } else if (output == OutputFormat.csv) {
+            Table table = new Table(List.of("resource", "deployed_version", "state"));
+            rows.forEach(r -> table.row(List.of(r.resource(), r.deployedVersion(), r.state())));
+            table.printCsv(env.out());
         } else {
             env.out().println("Service:          " + service.id());
             env.out().println("Scopes:           " + scope);

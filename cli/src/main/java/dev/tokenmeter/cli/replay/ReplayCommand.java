@@ -160,6 +160,6 @@ public final class ReplayCommand implements Callable<Integer> {
     }
 
     private static String n(long v) {
-        return String.format("%,d", v);
+        return String.format(java.util.Locale.ROOT, "%,d", v);
     }
 }
