@@ -100,7 +100,7 @@ class CliSessionTranscriptTest {
         assertThat(step("openmeter meters apply").exitCode()).isZero();
         assertThat(step("openmeter meters apply").exitCode()).isZero();
         assertThat(step("replay samples/usage-records/valid --dead-letter-dir dead-letters").exitCode()).isZero();
-        assertThat(step("usage --user alice@contoso.com --from 2026-11-01 --to 2026-11-03 --window DAY"
+        assertThat(step("usage --user alice@contoso.com --from 2026-11-01 --to 2026-11-03 --window day"
                 + " --pricing samples/pricing.json").exitCode()).isZero();
 
         assertThat(step("limits set --user alice@contoso.com --tokens 1000000 --period month").exitCode()).isZero();
