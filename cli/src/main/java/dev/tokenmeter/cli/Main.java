@@ -33,7 +33,19 @@ public final class Main {
         CommandLine cli = new CommandLine(new TokenmeterCommand(), new EnvironmentFactory(env));
         cli.setOut(env.out());
         cli.setErr(env.err());
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        // one line that says what is wrong and where to look, not the whole usage (54 lines for policy deploy)
+        cli.setParameterExceptionHandler((e, args) -> {
+            CommandLine c = e.getCommandLine();
+            c.getErr().println("error: " + e.getMessage());
+            c.getErr().println("Run '" + c.getCommandSpec().qualifiedName() + " --help' for the options.");
+            c.getErr().flush();
+            return ExitCode.USAGE;
+        });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof picocli.CommandLine.ParameterException pe) {
+                return commandLine.getParameterExceptionHandler().handleParseException(pe, new String[0]);
+            }
             if (e instanceof CliFailure) {
                 commandLine.getErr().println("error: " + e.getMessage());
             } else {

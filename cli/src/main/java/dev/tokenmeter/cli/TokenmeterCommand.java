@@ -13,11 +13,13 @@ import picocli.CommandLine.Command;
         subcommands = {PolicyCommand.class, OpenMeterCommand.class, UsageCommand.class, LimitsCommand.class, ReplayCommand.class, AutoComplete.GenerateCompletion.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  failure (the message says what failed, where, and what to do)",
-                "  2  usage error", "  3  drift found (policy diff, openmeter meters apply)",
+                "  2  usage error (one line; see the command's --help)", "  3  drift found (policy diff, openmeter meters apply)",
                 "", "Environment (flags win):",
                 "  AZURE_SUBSCRIPTION_ID, TOKENMETER_RESOURCE_GROUP, TOKENMETER_APIM_SERVICE",
-                "  AZURE_RESOURCE_MANAGER_ENDPOINT, TOKENMETER_POLICY_DIR, TOKENMETER_STATE_DIR",
+                "  AZURE_RESOURCE_MANAGER_ENDPOINT, AZURE_RESOURCE_MANAGER_AUDIENCE, TOKENMETER_POLICY_DIR, TOKENMETER_STATE_DIR",
+                "  TOKENMETER_ENV, TOKENMETER_ENVIRONMENTS_DIR (--env NAME: environments/NAME.yaml wins over variables)",
                 "  TOKENMETER_OPENMETER_URL, TOKENMETER_OPENMETER_TOKEN",
-                "  Azure sign-in: DefaultAzureCredential (az login, AZURE_CLIENT_ID, managed identity)"})
+                "  Azure sign-in: DefaultAzureCredential (az login, AZURE_CLIENT_ID, managed identity);",
+                "  AZURE_TOKEN_CREDENTIALS=dev skips managed identity on a workstation"})
 public final class TokenmeterCommand {
 }

@@ -18,6 +18,13 @@ public final class CliRunner {
     }
 
     private final Map<String, String> variables = new HashMap<>();
+    private TokenCredential credential = request -> Mono.just(new AccessToken("test-token", OffsetDateTime.now().plusHours(1)));
+
+    /** Signs in with this credential instead of the static test token. */
+    public CliRunner credential(TokenCredential credential) {
+        this.credential = credential;
+        return this;
+    }
 
     public CliRunner env(String name, String value) {
         variables.put(name, value);
@@ -27,9 +34,8 @@ public final class CliRunner {
     public Result run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        TokenCredential credential = request -> Mono.just(new AccessToken("test-token", OffsetDateTime.now().plusHours(1)));
         Environment env = new Environment(Map.copyOf(variables), new PrintWriter(out, true), new PrintWriter(err, true),
-                () -> credential, Clock.systemUTC());
+                () -> this.credential, Clock.systemUTC());
         int code = Main.run(env, args);
         return new Result(code, out.toString(), err.toString());
     }

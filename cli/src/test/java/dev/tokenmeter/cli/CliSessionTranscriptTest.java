@@ -24,7 +24,7 @@ class CliSessionTranscriptTest {
     private static final String SERVICE = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ai"
             + "/providers/Microsoft.ApiManagement/service/apim-contoso-ai";
 
-    private final ArmContractServer arm = ArmContractServer.start();
+    private final ArmContractServer arm = ArmContractServer.start().withService(SERVICE, "/apis/azure-openai");
     private final OpenMeterContractServer openmeter = OpenMeterContractServer.start();
     private final StringBuilder transcript = new StringBuilder();
     @TempDir
@@ -45,7 +45,8 @@ class CliSessionTranscriptTest {
                 .env("TOKENMETER_POLICY_DIR", ROOT.resolve("policies").toString())
                 .env("TOKENMETER_STATE_DIR", tmp.toString())
                 .env("TOKENMETER_OPENMETER_URL", openmeter.baseUri().toString())
-                .env("TOKENMETER_OPENMETER_TOKEN", "om_example_token");
+                .env("TOKENMETER_OPENMETER_TOKEN", "om_example_token")
+                .env("TOKENMETER_ENVIRONMENTS_DIR", tmp.resolve("environments").toString());
         List<String> args = List.of(commandLine.split(" +"));
         CliRunner.Result r = runner.run(args.stream().map(a -> a.startsWith("samples/") || a.equals("policies")
                 ? ROOT.resolve(a).toString() : a.equals("dead-letters") ? tmp.resolve(a).toString() : a).toArray(String[]::new));
@@ -64,25 +65,42 @@ class CliSessionTranscriptTest {
     void session() throws Exception {
         new dev.tokenmeter.cli.openmeter.SessionMeters(openmeter);
         new dev.tokenmeter.cli.limits.FakeEntitlements(openmeter);
-        String deploy = "policy deploy --scope api:azure-openai --eventhub-namespace ehns-contoso.servicebus.windows.net"
-                + " --eventhub apim-usage --logger-identity 6f1c2b9e-0000-4000-8000-000000000001";
+        String environment = """
+                # environments/contoso.yaml: one deployment target, kept with the policy set; no secret in it
+                subscription: 00000000-0000-0000-0000-000000000000
+                resourceGroup: rg-ai
+                service: apim-contoso-ai
+                scopes: [api:azure-openai]
+                logger:
+                  eventHubNamespace: ehns-contoso.servicebus.windows.net
+                  eventHub: apim-usage
+                  identityClientId: 6f1c2b9e-0000-4000-8000-000000000001
+                namedValues:
+                  tokenmeter-tenant-id: 3f2b8c1e-7d6a-4e21-9b0f-5a4c3d2e1f00
+                  tokenmeter-openmeter-token: {keyVault: https://kv-contoso.vault.azure.net/secrets/openmeter-token}
+                """;
+        Files.createDirectories(tmp.resolve("environments"));
+        Files.writeString(tmp.resolve("environments/contoso.yaml"), environment);
+        transcript.append("$ cat environments/contoso.yaml\n").append(environment).append('\n');
 
         assertThat(step("policy validate policies").exitCode()).isZero();
-        assertThat(step(deploy + " --dry-run").exitCode()).isZero();
-        assertThat(step(deploy).exitCode()).isZero();
-        assertThat(step("policy diff --scope api:azure-openai").exitCode()).isZero();
+        assertThat(step("policy deploy --scope api:azure-openai --eventhub-namespace ehns-contoso.servicebus.windows.net"
+                + " --eventhub apim-usage").exitCode()).isEqualTo(1);
+        assertThat(step("policy deploy --env contoso --dry-run").exitCode()).isZero();
+        assertThat(step("policy deploy --env contoso").exitCode()).isZero();
+        assertThat(step("policy diff --env contoso").exitCode()).isZero();
 
         // someone raises the per-user limit in the portal
         String limits = SERVICE + "/namedValues/tokenmeter-tokens-per-minute";
         ObjectNode changed = arm.properties(limits).orElseThrow().put("value", "50000");
         arm.changeOnServer(limits, changed);
-        assertThat(step("policy diff --scope api:azure-openai").exitCode()).isEqualTo(3);
-        assertThat(step("policy status --scope api:azure-openai").exitCode()).isZero();
+        assertThat(step("policy diff --env contoso").exitCode()).isEqualTo(3);
+        assertThat(step("policy status --env contoso").exitCode()).isZero();
 
         assertThat(step("openmeter meters apply").exitCode()).isZero();
         assertThat(step("openmeter meters apply").exitCode()).isZero();
         assertThat(step("replay samples/usage-records/valid --dead-letter-dir dead-letters").exitCode()).isZero();
-        assertThat(step("usage --user alice@contoso.com --from 2026-11-01 --to 2026-11-03 --window DAY"
+        assertThat(step("usage --user alice@contoso.com --from 2026-11-01 --to 2026-11-03 --window day"
                 + " --pricing samples/pricing.json").exitCode()).isZero();
 
         assertThat(step("limits set --user alice@contoso.com --tokens 1000000 --period month").exitCode()).isZero();

@@ -48,6 +48,13 @@ import java.util.regex.Pattern;
  * <p>Answers are shaped like the examples (id, type, name, properties; ETag header; secrets and logger connection
  * strings never echoed; fragments and named values answered as long-running operations with an
  * Azure-AsyncOperation status URL). Faults can be injected per request ({@link #inject}).
+ *
+ * <p>Which services, APIs, products and operations exist: until {@link #withService} declares one, every service and
+ * scope exists (writes simply create what they name). Once a service is declared, only declared ones do, and a
+ * request below anything else is answered as ARM answers it (the descriptions' default ErrorResponse, with the
+ * codes Resource Manager and API Management use): 404 SubscriptionNotFound for an unknown subscription, 404
+ * ResourceGroupNotFound for an unknown resource group, 404 ResourceNotFound for a service, API, product or operation
+ * that is not there, for reads and writes alike (a write never creates its parent).
  */
 public final class ArmContractServer implements AutoCloseable {
 
@@ -111,6 +118,12 @@ public final class ArmContractServer implements AutoCloseable {
     private final Map<Fault, Integer> faultUses = new ConcurrentHashMap<>();
     private final AtomicLong etags = new AtomicLong(1);
     private volatile String acceptedToken;
+    /** Declared service ids and scope paths below them (/apis/X, /products/X, /apis/X/operations/Y), lower case. */
+    private final Map<String, Set<String>> services = new ConcurrentHashMap<>();
+    private static final Pattern SERVICE_PATH = Pattern.compile(
+            "^/subscriptions/([^/]+)/resourceGroups/([^/]+)/providers/Microsoft\\.ApiManagement/service/([^/]+)(/.*)?$",
+            Pattern.CASE_INSENSITIVE);
+    private static final Pattern SCOPE_PATH = Pattern.compile("^(/apis/[^/]+|/products/[^/]+)(/operations/[^/]+)?");
 
     private ArmContractServer() throws IOException {
         operations = loadOperations(SharedReference.resolve("apim-rest/" + API_VERSION));
@@ -147,6 +160,22 @@ public final class ArmContractServer implements AutoCloseable {
     /** Answers the next {@code fault.times()} matching requests with the fault instead of the normal behaviour. */
     public ArmContractServer inject(Fault fault) {
         faults.add(fault);
+        return this;
+    }
+
+    /**
+     * Declares that a service exists, with the given scopes below it ({@code /apis/ID}, {@code /products/ID},
+     * {@code /apis/ID/operations/ID}); from then on only declared services and scopes exist.
+     */
+    public ArmContractServer withService(String serviceId, String... scopePaths) {
+        Set<String> scopes = services.computeIfAbsent(key(serviceId), k -> ConcurrentHashMap.newKeySet());
+        for (String scope : scopePaths) {
+            scopes.add(key(scope));
+            int operations = scope.indexOf("/operations/");
+            if (operations > 0) {
+                scopes.add(key(scope.substring(0, operations)));
+            }
+        }
         return this;
     }
 
@@ -408,6 +437,10 @@ public final class ArmContractServer implements AutoCloseable {
             return violation(request, String.join("; ", problems));
         }
         String resourceId = request.path();
+        Optional<Reply> absent = absentParent(resourceId);
+        if (absent.isPresent()) {
+            return absent.get();
+        }
         return switch (op.action()) {
             case "list" -> list(resourceId, op.kind());
             case "get" -> get(resourceId, request);
@@ -417,6 +450,49 @@ public final class ArmContractServer implements AutoCloseable {
             case "listValue" -> listValue(resourceId.substring(0, resourceId.lastIndexOf('/')));
             default -> error(501, "NotImplemented", op.operationId() + " is not played by this test server", Map.of());
         };
+    }
+
+    /** What ARM answers when the subscription, resource group, service or scope of a request does not exist. */
+    private Optional<Reply> absentParent(String path) {
+        if (services.isEmpty()) {
+            return Optional.empty();
+        }
+        Matcher m = SERVICE_PATH.matcher(path);
+        if (!m.matches()) {
+            return Optional.empty();
+        }
+        String subscription = m.group(1);
+        String group = m.group(2);
+        String service = m.group(3);
+        String subscriptionPrefix = key("/subscriptions/" + subscription + "/");
+        String groupPrefix = key("/subscriptions/" + subscription + "/resourceGroups/" + group + "/");
+        if (services.keySet().stream().noneMatch(id -> id.startsWith(subscriptionPrefix))) {
+            return Optional.of(error(404, "SubscriptionNotFound", "The subscription '" + subscription
+                    + "' could not be found.", Map.of()));
+        }
+        if (services.keySet().stream().noneMatch(id -> id.startsWith(groupPrefix))) {
+            return Optional.of(error(404, "ResourceGroupNotFound", "Resource group '" + group
+                    + "' could not be found.", Map.of()));
+        }
+        String serviceId = path.substring(0, m.end(3));
+        Set<String> scopes = services.get(key(serviceId));
+        if (scopes == null) {
+            return Optional.of(error(404, "ResourceNotFound", "The Resource 'Microsoft.ApiManagement/service/"
+                    + service + "' under resource group '" + group + "' was not found. For more details please go "
+                    + "to https://aka.ms/ARMResourceNotFoundFix", Map.of()));
+        }
+        Matcher scope = SCOPE_PATH.matcher(m.group(4) == null ? "" : m.group(4));
+        if (scope.find()) {
+            String parent = scope.group(1);
+            if (!scopes.contains(key(parent))) {
+                return Optional.of(error(404, "ResourceNotFound", (parent.startsWith("/apis/") ? "Api" : "Product")
+                        + " not found.", Map.of()));
+            }
+            if (scope.group(2) != null && !scopes.contains(key(parent + scope.group(2)))) {
+                return Optional.of(error(404, "ResourceNotFound", "Operation not found.", Map.of()));
+            }
+        }
+        return Optional.empty();
     }
 
     private Optional<Reply> fault(Received request) {

@@ -117,4 +117,26 @@ class ArmContractServerTest {
         server.acceptOnlyToken("other");
         assertThat(send("GET", path, null).statusCode()).isEqualTo(401);
     }
+
+    @Test
+    void answersMissingSubscriptionsGroupsServicesAndApisAsArmDoes() throws Exception {
+        server.withService(SERVICE, "/apis/api1/operations/op1", "/products/p1");
+        String other = "/subscriptions/00000000-0000-0000-0000-000000000009/resourceGroups/rg1"
+                + "/providers/Microsoft.ApiManagement/service/apim1";
+        assertThat(send("GET", other + "/namedValues?api-version=2024-05-01", null).body())
+                .contains("SubscriptionNotFound");
+        assertThat(send("GET", SERVICE.replace("rg1", "rg2") + "/namedValues?api-version=2024-05-01", null).body())
+                .contains("ResourceGroupNotFound");
+        HttpResponse<String> service = send("PUT", SERVICE.replace("apim1", "apim2") + "/policyFragments/f1?api-version=2024-05-01", FRAGMENT);
+        assertThat(service.statusCode()).isEqualTo(404);
+        assertThat(service.body()).contains("ResourceNotFound", "Microsoft.ApiManagement/service/apim2");
+        assertThat(send("GET", SERVICE + "/apis/api2/policies?api-version=2024-05-01", null).body()).contains("Api not found.");
+        assertThat(send("GET", SERVICE + "/apis/api1/operations/op2/policies?api-version=2024-05-01", null).body())
+                .contains("Operation not found.");
+        assertThat(send("GET", SERVICE + "/apis/api1/policies?api-version=2024-05-01", null).statusCode()).isEqualTo(200);
+        assertThat(send("GET", SERVICE + "/products/p1/policies?api-version=2024-05-01", null).statusCode()).isEqualTo(200);
+        assertThat(send("PUT", SERVICE + "/policyFragments/f1?api-version=2024-05-01", FRAGMENT).statusCode()).isEqualTo(201);
+        assertThat(server.resourceIds()).containsExactly(SERVICE + "/policyFragments/f1");
+        assertThat(server.violations()).isEmpty();
+    }
 }

@@ -1,7 +1,9 @@
 package dev.tokenmeter.cli.apim;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tokenmeter.cli.CliFailure;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -12,13 +14,69 @@ public final class ApimService {
     public record Deployed(ApimResource resource, String etag) {
     }
 
+    /** Which service, and where each part of its name came from (a flag, a variable, an environment file). */
+    public record Target(String subscription, String resourceGroup, String service, Map<String, String> origins) {
+        String origin(String part) {
+            return origins.getOrDefault(part, "--" + part);
+        }
+    }
+
     private final ArmClient arm;
     private final String serviceId;
+    private final Target target;
 
     public ApimService(ArmClient arm, String subscription, String resourceGroup, String service) {
+        this(arm, new Target(subscription, resourceGroup, service, Map.of()));
+    }
+
+    public ApimService(ArmClient arm, Target target) {
         this.arm = arm;
-        this.serviceId = "/subscriptions/" + subscription + "/resourceGroups/" + resourceGroup
-                + "/providers/Microsoft.ApiManagement/service/" + service;
+        this.target = target;
+        this.serviceId = "/subscriptions/" + target.subscription() + "/resourceGroups/" + target.resourceGroup()
+                + "/providers/Microsoft.ApiManagement/service/" + target.service();
+    }
+
+    /**
+     * Fails unless the service and every scope exist. A read of a single resource answers 404 both when the resource
+     * is absent (normal: a deployment creates it) and when its service or API is; without this check a wrong name
+     * looks like "not deployed" and plans to create everything. Collections are asked instead: their 404 means the
+     * parent is missing, and ARM's error code says which part of the name is wrong.
+     */
+    public void requireTargets(List<PolicyScope> scopes) {
+        try {
+            arm.list(serviceId + "/namedValues");
+        } catch (ArmException e) {
+            if (e.status() != 404) {
+                throw e;
+            }
+            throw new CliFailure(switch (e.code()) {
+                case "SubscriptionNotFound" -> "subscription " + target.subscription() + " not found (or this identity "
+                        + "cannot see it): check " + target.origin("subscription");
+                case "ResourceGroupNotFound" -> "resource group " + target.resourceGroup() + " not found in subscription "
+                        + target.subscription() + ": check " + target.origin("resource-group");
+                default -> "API Management service " + target.service() + " not found in resource group "
+                        + target.resourceGroup() + " of subscription " + target.subscription() + ": check "
+                        + target.origin("service");
+            }, e);
+        }
+        for (PolicyScope scope : scopes) {
+            if (scope instanceof PolicyScope.Global) {
+                continue;
+            }
+            try {
+                arm.list(serviceId + scope.path() + "/policies");
+            } catch (ArmException e) {
+                if (e.status() != 404) {
+                    throw e;
+                }
+                String what = scope instanceof PolicyScope.Api a ? "API " + a.apiId()
+                        : scope instanceof PolicyScope.Product p ? "product " + p.productId()
+                        : "operation " + ((PolicyScope.Operation) scope).operationId() + " of API "
+                        + ((PolicyScope.Operation) scope).apiId();
+                throw new CliFailure(what + " not found on " + serviceId + ": check " + target.origin("scope")
+                        + " " + scope + " (the id in the API Management resource path, not its display name)", e);
+            }
+        }
     }
 
     public String id() {

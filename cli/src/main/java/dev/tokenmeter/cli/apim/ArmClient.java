@@ -18,9 +18,13 @@ import com.azure.core.http.policy.UserAgentPolicy;
 import com.azure.core.util.Context;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.azure.core.http.policy.RequestRetryCondition;
+import com.azure.core.http.policy.RetryStrategy;
 import dev.tokenmeter.cli.CliFailure;
+import dev.tokenmeter.cli.Failures;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.URI;
@@ -39,7 +43,6 @@ public final class ArmClient {
 
     public static final String API_VERSION = "2024-05-01";
     public static final String DEFAULT_ENDPOINT = "https://management.azure.com";
-    private static final String SCOPE = "https://management.azure.com/.default";
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final HttpHeaderName ASYNC_OPERATION = HttpHeaderName.fromString("Azure-AsyncOperation");
 
@@ -49,28 +52,67 @@ public final class ArmClient {
 
     private final HttpPipeline pipeline;
     private final URI endpoint;
+    private final String scope;
     private final Duration pollInterval;
 
-    public ArmClient(URI endpoint, TokenCredential credential, int maxRetries, Duration retryDelay,
-                     Duration pollInterval) {
+    /** {@code scope}: the token audience with /.default; {@code notices}: where retries are announced. */
+    public ArmClient(URI endpoint, String scope, TokenCredential credential, int maxRetries, Duration retryDelay,
+                     Duration pollInterval, PrintWriter notices) {
         this.endpoint = endpoint;
+        this.scope = scope;
         this.pollInterval = pollInterval;
         HttpPipelinePolicy auth = "https".equals(endpoint.getScheme())
-                ? new BearerTokenAuthenticationPolicy(credential, SCOPE)
-                : loopbackBearer(endpoint, credential);
+                ? new BearerTokenAuthenticationPolicy(credential, scope)
+                : loopbackBearer(endpoint, scope, credential);
         this.pipeline = new HttpPipelineBuilder()
                 .httpClient(HttpClient.createDefault())
                 .policies(new UserAgentPolicy("tokenmeter-cli"), new RequestIdPolicy(),
-                        new RetryPolicy(new ExponentialBackoff(maxRetries, retryDelay, retryDelay.multipliedBy(30))),
+                        new RetryPolicy(new AnnouncedRetries(
+                                new ExponentialBackoff(maxRetries, retryDelay, retryDelay.multipliedBy(30)), notices)),
                         auth)
                 .build();
+    }
+
+    /** A wait of minutes without a word looks like a hang: each retry says why and which attempt it is. */
+    private record AnnouncedRetries(RetryStrategy strategy, PrintWriter notices) implements RetryStrategy {
+        @Override
+        public int getMaxRetries() {
+            return strategy.getMaxRetries();
+        }
+
+        @Override
+        public Duration calculateRetryDelay(int retryAttempts) {
+            return strategy.calculateRetryDelay(retryAttempts);
+        }
+
+        @Override
+        public boolean shouldRetry(HttpResponse response) {
+            return strategy.shouldRetry(response);
+        }
+
+        @Override
+        public boolean shouldRetryCondition(RequestRetryCondition condition) {
+            // a credential that cannot sign in will not sign in on the next attempt either
+            boolean retry = (condition.getThrowable() == null || !Failures.signIn(condition.getThrowable()))
+                    && strategy.shouldRetryCondition(condition);
+            if (retry && condition.getTryCount() < getMaxRetries()) {
+                HttpResponse r = condition.getResponse();
+                String why = r != null ? "HTTP " + r.getStatusCode()
+                        : condition.getThrowable() == null ? "no answer" : Failures.reason(condition.getThrowable());
+                String what = r != null ? r.getRequest().getHttpMethod() + " " + r.getRequest().getUrl().getPath() : "request";
+                notices.println("retrying " + what + " after " + why + " (retry " + (condition.getTryCount() + 1)
+                        + " of " + getMaxRetries() + ")");
+                notices.flush();
+            }
+            return retry;
+        }
     }
 
     /**
      * azure-core's bearer policy refuses plain http, rightly. A local emulator or test server on this machine is the
      * one place plain http is acceptable, so the token is sent there, and nowhere else.
      */
-    private static HttpPipelinePolicy loopbackBearer(URI endpoint, TokenCredential credential) {
+    private static HttpPipelinePolicy loopbackBearer(URI endpoint, String scope, TokenCredential credential) {
         try {
             if (!InetAddress.getByName(endpoint.getHost()).isLoopbackAddress()) {
                 throw new CliFailure("--arm-endpoint " + endpoint + " is plain http on another machine: use https");
@@ -78,7 +120,7 @@ public final class ArmClient {
         } catch (UnknownHostException e) {
             throw new CliFailure("--arm-endpoint " + endpoint + ": unknown host " + endpoint.getHost());
         }
-        TokenRequestContext context = new TokenRequestContext().addScopes(SCOPE);
+        TokenRequestContext context = new TokenRequestContext().addScopes(scope);
         return (callContext, next) -> credential.getToken(context).flatMap(token -> {
             callContext.getHttpRequest().setHeader(HttpHeaderName.AUTHORIZATION, "Bearer " + token.getToken());
             return next.process();
@@ -93,6 +135,11 @@ public final class ArmClient {
             return Optional.empty();
         }
         return Optional.of(answer(HttpMethod.GET, path, response));
+    }
+
+    /** GET of a collection: a 404 means its parent does not exist and is thrown as an {@link ArmException}. */
+    public Answer list(String path) {
+        return answer(HttpMethod.GET, path, send(HttpMethod.GET, path, Map.of(), null, null));
     }
 
     /** PUT, conditional when {@code ifMatch} is given; waits for a long-running operation to finish. */
@@ -166,18 +213,14 @@ public final class ArmClient {
         try {
             return pipeline.sendSync(request, Context.NONE);
         } catch (RuntimeException e) {
+            if (Failures.signIn(e)) {
+                throw new CliFailure("not signed in to Azure: no credential of DefaultAzureCredential got a token for "
+                        + scope + ". Run 'az login' (or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or "
+                        + "use a managed identity); AZURE_TOKEN_CREDENTIALS=dev skips managed identity on a workstation", e);
+            }
             throw new CliFailure(method + " " + path + " could not reach Azure Resource Manager at " + endpoint
-                    + ": " + rootMessage(e) + "; check the network and --arm-endpoint, and sign in again if the "
-                    + "credential failed", e);
+                    + ": " + Failures.reason(e) + "; check the network and --arm-endpoint", e);
         }
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 
     private static Answer answer(HttpMethod method, String path, HttpResponse response) {

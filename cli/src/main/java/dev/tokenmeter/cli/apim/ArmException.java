@@ -8,8 +8,22 @@ import dev.tokenmeter.cli.CliFailure;
  * made by someone else (412), throttling that outlasted the retries (429).
  */
 public final class ArmException extends CliFailure {
+    private final int status;
+    private final String code;
+
     public ArmException(String method, String resource, int status, String code, String message) {
         super(describe(method, resource, status, code, message));
+        this.status = status;
+        this.code = code;
+    }
+
+    public int status() {
+        return status;
+    }
+
+    /** ARM's error code, such as ResourceGroupNotFound; empty when the answer had none. */
+    public String code() {
+        return code == null ? "" : code;
     }
 
     private static String describe(String method, String resource, int status, String code, String message) {

@@ -32,7 +32,7 @@ final class MetersApplyCommand implements Callable<Integer> {
     MappingOptions mapping;
     @Option(names = "--dry-run", description = "Print what would be done and change nothing.")
     boolean dryRun;
-    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json.")
+    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table, json or csv.")
     OutputFormat output;
 
     private final Environment env;
@@ -80,6 +80,10 @@ final class MetersApplyCommand implements Callable<Integer> {
             ArrayNode arr = MAPPER.createArrayNode();
             outcomes.forEach(o -> arr.addObject().put("slug", o.slug()).put("action", o.action()).put("detail", o.detail()));
             env.out().println(MAPPER.writeValueAsString(arr));
+        } else if (output == OutputFormat.csv) {
+            Table t = new Table(List.of("meter", dryRun ? "would_be" : "result", "definition"));
+            outcomes.forEach(o -> t.row(List.of(o.slug(), o.action(), o.detail())));
+            t.printCsv(env.out());
         } else {
             Table t = new Table(List.of("METER", dryRun ? "WOULD BE" : "RESULT", "DEFINITION"));
             outcomes.forEach(o -> t.row(List.of(o.slug(), o.action(), o.detail())));

@@ -3,6 +3,7 @@ package dev.tokenmeter.cli.openmeter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenmeter.cli.CliFailure;
+import dev.tokenmeter.cli.Failures;
 
 import java.io.IOException;
 import java.net.URI;
@@ -74,8 +75,8 @@ public final class OpenMeterClient {
             }
             return json;
         } catch (IOException e) {
-            throw new CliFailure(method + " " + base + path + " failed: " + e.getMessage()
-                    + "; check --openmeter-url (or TOKENMETER_OPENMETER_URL) and the network");
+            throw new CliFailure("OpenMeter " + method + " " + base + path + " failed: " + Failures.reason(e)
+                    + "; check --openmeter-url (or TOKENMETER_OPENMETER_URL) and the network", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CliFailure(method + " " + path + " interrupted");

@@ -52,7 +52,7 @@ public final class UsageCommand implements Callable<Integer> {
     String from;
     @Option(names = "--to", description = "End, exclusive: an instant or a UTC date.")
     String to;
-    @Option(names = "--window", description = "MINUTE, HOUR, DAY or MONTH (default: one total for the whole period).")
+    @Option(names = "--window", description = "minute, hour, day or month, any case (default: one total for the whole period).")
     Window window;
     @Option(names = "--group-by", split = ",", defaultValue = "model", description = "model and/or deployment (default: ${DEFAULT-VALUE}).")
     List<String> groupBy;
@@ -193,7 +193,7 @@ public final class UsageCommand implements Callable<Integer> {
             List<String> cells = new ArrayList<>(List.of(k.windowStart(), k.windowEnd()));
             cells.addAll(k.groups());
             for (double v : new double[]{c.input, c.cached, c.output, c.reasoning, c.total}) {
-                cells.add(number(v));
+                cells.add(output == OutputFormat.csv ? plain(v) : number(v));
             }
             cost.ifPresentOrElse(x -> cells.add(x.setScale(4, java.math.RoundingMode.HALF_UP).toPlainString()),
                     () -> {
@@ -206,8 +206,12 @@ public final class UsageCommand implements Callable<Integer> {
             for (int i = 0; i < groupBy.size(); i++) {
                 o.put(groupBy.get(i), k.groups().get(i));
             }
-            o.put("inputTokens", c.input).put("cachedTokens", c.cached).put("outputTokens", c.output)
-                    .put("reasoningTokens", c.reasoning).put("totalTokens", c.total);
+            // counts are whole tokens: integers in JSON, not 182340.0
+            o.set("inputTokens", count(c.input));
+            o.set("cachedTokens", count(c.cached));
+            o.set("outputTokens", count(c.output));
+            o.set("reasoningTokens", count(c.reasoning));
+            o.set("totalTokens", count(c.total));
             cost.ifPresent(x -> o.put("cost", x).put("currency", pricing.currency()));
         }
         switch (output) {
@@ -233,8 +237,19 @@ public final class UsageCommand implements Callable<Integer> {
         env.err().flush();
     }
 
+    private static com.fasterxml.jackson.databind.JsonNode count(double v) {
+        return v == Math.rint(v) ? MAPPER.getNodeFactory().numberNode((long) v) : MAPPER.getNodeFactory().numberNode(v);
+    }
+
+    /** For machines: no grouping, a dot for decimals, whatever the locale. */
+    private static String plain(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : java.math.BigDecimal.valueOf(v).toPlainString();
+    }
+
+    /** For people, but the same on every machine: a comma groups thousands in every locale. */
     private static String number(double v) {
-        return v == Math.rint(v) ? String.format("%,d", (long) v) : String.format("%,.2f", v);
+        return v == Math.rint(v) ? String.format(java.util.Locale.ROOT, "%,d", (long) v)
+                : String.format(java.util.Locale.ROOT, "%,.2f", v);
     }
 
     private Instant instant(String option, String text) {

@@ -12,6 +12,8 @@ import dev.tokenmeter.cli.apim.ApimResource;
 import dev.tokenmeter.cli.apim.ApimService;
 import dev.tokenmeter.cli.apim.ArmOptions;
 import dev.tokenmeter.cli.apim.ResourceKey;
+import dev.tokenmeter.policies.validate.PolicySetValidator;
+import dev.tokenmeter.policies.validate.ValidationResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -36,8 +38,13 @@ final class DeployCommand implements Callable<Integer> {
     StateDirOption state;
     @Option(names = "--dry-run", description = "Print the plan and change nothing.")
     boolean dryRun;
+    @Option(names = "--allow-placeholders", description = "Deploy even when a named value would keep the manifest's placeholder (the nil tenant id, replace-with-...): for a test service only.")
+    boolean allowPlaceholders;
     @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json (the plan).")
     OutputFormat output;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     private final Environment env;
 
@@ -47,8 +54,28 @@ final class DeployCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DesiredSet desired = set.desired(env);
+        if (output == OutputFormat.csv) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "-o csv: policy deploy prints its progress (table) or the plan as json, not csv");
+        }
+        // which service first: a missing or malformed name is a usage error, whatever the set holds
         ApimService service = arm.connect(env);
+        // what 'policy validate' rejects, APIM rejects too, halfway through a deployment: refuse before any request
+        Path dir = set.directory(env);
+        ValidationResult validation = PolicySetValidator.validate(dir);
+        if (!validation.passed()) {
+            validation.findings().forEach(f -> env.err().println(dir.resolve(f.file()) + ":" + f.line() + ": ["
+                    + f.ruleId() + "] " + f.message() + ". Fix: " + f.fix()));
+            throw new CliFailure("deploy refused: the policy set in " + dir + " has " + validation.findings().size()
+                    + " problem(s), listed above; fix them ('tokenmeter policy validate " + dir + "') and deploy again");
+        }
+        DesiredSet desired = set.desired(env, arm.environmentFile(env));
+        if (!desired.placeholders().isEmpty() && !allowPlaceholders) {
+            throw new CliFailure("deploy refused: " + String.join(", ", desired.placeholders()) + " would get the "
+                    + "manifest's placeholder, which breaks the gateway (a nil tenant id rejects every caller, a "
+                    + "placeholder token fails every entitlement check): set "
+                    + (desired.placeholders().size() == 1 ? "it" : "them") + " under namedValues in the --env file or "
+                    + "with --set / --key-vault-secret, or pass --allow-placeholders for a test service");
+        }
         Plan plan = Plan.of(service, desired);
         PrintWriter out = env.out();
         if (dryRun || output == OutputFormat.json) {
@@ -72,7 +99,7 @@ final class DeployCommand implements Callable<Integer> {
                 .filter(c -> c.key().equals(new ResourceKey(ResourceKey.Kind.NAMED_VALUE, PolicySetOptions.VERSION_NAMED_VALUE)))
                 .findFirst().map(c -> c.current() == null ? null
                         : ((ApimResource.NamedValue) c.current().resource()).value()).orElse(null);
-        Snapshots snapshots = new Snapshots(state.resolve(env), service.id());
+        Snapshots snapshots = new Snapshots(state.resolve(env, arm.environmentFile(env)), service.id());
         Path saved = snapshots.save(env.clock().instant(), service.id(), previous, desired.version(), plan.pending());
         int done = 0;
         for (Plan.Change c : plan.pending()) {

@@ -5,12 +5,15 @@ import dev.tokenmeter.cli.apim.ApimResource;
 import java.util.List;
 
 /**
- * The resources a deployment of the local set writes, in deployment order, and the loggers it needs but does not
- * manage (no Event Hub options given): those must already exist.
+ * The resources a deployment of the local set writes, in deployment order, the loggers it needs but does not
+ * manage (no Event Hub options given: those must already exist), and the named values left at a manifest
+ * placeholder.
  */
-record DesiredSet(String name, String version, List<ApimResource> resources, List<String> requiredLoggers) {
+record DesiredSet(String name, String version, List<ApimResource> resources, List<String> requiredLoggers,
+                  List<String> placeholders) {
     DesiredSet {
         resources = resources.stream().sorted((a, b) -> a.key().compareTo(b.key())).toList();
         requiredLoggers = List.copyOf(requiredLoggers);
+        placeholders = List.copyOf(placeholders);
     }
 }

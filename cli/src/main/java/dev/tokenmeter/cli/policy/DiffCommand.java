@@ -30,15 +30,26 @@ final class DiffCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table (unified diffs) or json.")
     OutputFormat output;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     private final Environment env;
 
     DiffCommand(Environment env) {
         this.env = env;
     }
 
+    private static String envName(java.nio.file.Path file) {
+        String n = file.getFileName().toString();
+        return n.replaceAll("\\.ya?ml$", "");
+    }
+
     @Override
     public Integer call() throws Exception {
-        DesiredSet desired = set.desired(env);
+        if (output == OutputFormat.csv) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "-o csv: policy diff prints unified diffs (table) or json, not csv");
+        }
+        DesiredSet desired = set.desired(env, arm.environmentFile(env));
         ApimService service = arm.connect(env);
         Plan plan = Plan.of(service, desired);
         PrintWriter out = env.out();
@@ -75,7 +86,9 @@ final class DiffCommand implements Callable<Integer> {
                     + " (" + same + " resources compared)."
                     : "Drift: " + (plan.pending().size() + plan.missingLoggers().size()) + " of "
                     + (plan.changes().size() + plan.missingLoggers().size()) + " resources differ from local policy set "
-                    + desired.name() + " " + desired.version() + ". Run 'tokenmeter policy deploy' to apply the local set.");
+                    + desired.name() + " " + desired.version() + ". Run 'tokenmeter policy deploy"
+                    + arm.environmentFile(env).map(f -> " --env " + envName(f.file())).orElse("")
+                    + "' to apply the local set.");
         }
         out.flush();
         return plan.inSync() ? ExitCode.OK : ExitCode.DRIFT;

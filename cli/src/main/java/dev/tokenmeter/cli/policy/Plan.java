@@ -24,6 +24,8 @@ record Plan(DesiredSet set, List<Change> changes, List<String> missingLoggers) {
     }
 
     static Plan of(ApimService service, DesiredSet set) {
+        service.requireTargets(set.resources().stream().filter(r -> r instanceof ApimResource.Policy)
+                .map(r -> ((ApimResource.Policy) r).scope()).toList());
         List<Change> changes = new ArrayList<>();
         for (ApimResource desired : set.resources()) {
             Optional<ApimService.Deployed> current = service.read(desired.key());

@@ -4,6 +4,7 @@ import dev.tokenmeter.cli.CliFailure;
 import dev.tokenmeter.cli.Environment;
 import dev.tokenmeter.cli.apim.ApimResource;
 import dev.tokenmeter.cli.apim.PolicyScope;
+import dev.tokenmeter.cli.envfile.EnvironmentFile;
 import dev.tokenmeter.policies.manifest.ManifestLoader;
 import dev.tokenmeter.policies.manifest.PolicySetManifest;
 import picocli.CommandLine.Option;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** The local policy set and how it is to be deployed: scope, named value settings, Event Hub logger. */
 public final class PolicySetOptions {
@@ -69,82 +71,134 @@ public final class PolicySetOptions {
         }
     }
 
-    /** What the service should hold after a deployment of the local set. */
-    DesiredSet desired(Environment env) {
+    /**
+     * Manifest defaults that only stand in for a value every deployment must give: the nil tenant id (every Entra
+     * caller gets 401) and replace-with-... (the OpenMeter token: every entitlement check fails). The manifest has
+     * no "required" flag, so the shape of the default says it.
+     */
+    static boolean placeholder(String defaultValue) {
+        return defaultValue != null && (defaultValue.equals("00000000-0000-0000-0000-000000000000")
+                || defaultValue.startsWith("replace-with-"));
+    }
+
+    /** What the service should hold after a deployment of the local set: flags, then the environment file, then defaults. */
+    DesiredSet desired(Environment env, Optional<EnvironmentFile> file) {
         PolicySetManifest m = manifest(env);
         Path d = directory(env);
         List<ApimResource> resources = new ArrayList<>();
+        List<String> known = m.namedValues().stream().map(PolicySetManifest.NamedValueDecl::name).toList();
         for (String name : values.keySet()) {
             if (m.namedValue(name).isEmpty()) {
                 throw new CliFailure("--set " + name + ": the policy set has no named value " + name
-                        + "; the manifest lists " + m.namedValues().stream().map(PolicySetManifest.NamedValueDecl::name).toList());
+                        + "; the manifest lists " + known);
             }
         }
+        Map<String, EnvironmentFile.Setting> fromFile = file.map(EnvironmentFile::namedValues).orElse(Map.of());
+        for (String name : fromFile.keySet()) {
+            if (m.namedValue(name).isEmpty()) {
+                throw new CliFailure(file.get().origin("namedValues." + name) + ": the policy set has no named value "
+                        + name + "; the manifest lists " + known);
+            }
+        }
+        String kvIdentity = keyVaultIdentity != null ? keyVaultIdentity
+                : file.map(EnvironmentFile::keyVaultIdentity).orElse(null);
+        List<String> placeholders = new ArrayList<>();
         for (PolicySetManifest.NamedValueDecl v : m.namedValues()) {
             String secretUri = keyVaultSecrets.get(v.name());
+            EnvironmentFile.Setting setting = fromFile.get(v.name());
+            if (secretUri == null && !values.containsKey(v.name()) && setting != null && setting.keyVault() != null) {
+                secretUri = setting.keyVault();
+            }
             if (secretUri != null) {
                 resources.add(new ApimResource.NamedValue(v.name(), null, true,
-                        new ApimResource.KeyVaultRef(secretUri, keyVaultIdentity), List.of("tokenmeter")));
-            } else {
-                String value = values.getOrDefault(v.name(), v.defaultValue());
+                        new ApimResource.KeyVaultRef(secretUri, kvIdentity), List.of("tokenmeter")));
+                continue;
+            }
+            String value = values.get(v.name());
+            if (value == null && setting != null) {
+                if (setting.literal() && v.secret()) {
+                    throw new CliFailure(file.get().origin("namedValues." + v.name()) + ": " + v.name()
+                            + " is a secret and its value must not be in the file: use {keyVault: SECRET_URI} or "
+                            + "{env: VARIABLE}");
+                }
+                value = setting.literal() ? setting.value() : env.variable(setting.env()).orElseThrow(() ->
+                        new CliFailure(file.get().origin("namedValues." + v.name()) + ": environment variable "
+                                + setting.env() + " is not set; export the value of " + v.name() + " in it"));
+            }
+            if (value == null) {
+                value = v.defaultValue();
                 if (value == null) {
                     throw new CliFailure("named value " + v.name() + " has no default: pass --set " + v.name()
-                            + "=VALUE or --key-vault-secret " + v.name() + "=SECRET_URI");
+                            + "=VALUE or --key-vault-secret " + v.name() + "=SECRET_URI, or set it in the --env file");
                 }
-                resources.add(new ApimResource.NamedValue(v.name(), value, v.secret(), null, List.of("tokenmeter")));
+                if (placeholder(value)) {
+                    placeholders.add(v.name());
+                }
             }
+            resources.add(new ApimResource.NamedValue(v.name(), value, v.secret(), null, List.of("tokenmeter")));
         }
         resources.add(new ApimResource.NamedValue(VERSION_NAMED_VALUE, m.version(), false, null, List.of("tokenmeter")));
         List<String> unmanagedLoggers = new ArrayList<>();
+        EnvironmentFile.Logger fileLogger = file.map(EnvironmentFile::logger).orElse(null);
         for (PolicySetManifest.LoggerDecl l : m.loggers()) {
-            logger(l, env).ifPresentOrElse(resources::add, () -> unmanagedLoggers.add(l.id()));
+            logger(l, env, fileLogger).ifPresentOrElse(resources::add, () -> unmanagedLoggers.add(l.id()));
         }
         for (PolicySetManifest.FragmentDecl f : m.fragments()) {
             resources.add(new ApimResource.Fragment(f.id(), f.description(), read(d.resolve(f.file()))));
         }
-        if (!scopes.isEmpty() && m.policies().isEmpty()) {
-            throw new CliFailure("--scope " + scopes.get(0) + ": the policy set has no policy document to deploy");
+        List<PolicyScope> parsedScopes = parseScopes(file);
+        if (!parsedScopes.isEmpty() && m.policies().isEmpty()) {
+            throw new CliFailure("--scope " + parsedScopes.get(0) + ": the policy set has no policy document to deploy");
         }
-        for (PolicyScope s : parseScopes()) {
+        for (PolicyScope s : parsedScopes) {
             resources.add(new ApimResource.Policy(s, read(d.resolve(m.policies().get(0).file()))));
         }
-        return new DesiredSet(m.name(), m.version(), resources, unmanagedLoggers);
+        return new DesiredSet(m.name(), m.version(), resources, unmanagedLoggers, placeholders);
     }
 
-    List<PolicyScope> parseScopes() {
+    /** The scopes of --scope, or else of the environment file. */
+    List<PolicyScope> parseScopes(Optional<EnvironmentFile> file) {
+        List<String> chosen = !scopes.isEmpty() ? scopes : file.map(EnvironmentFile::scopes).orElse(List.of());
+        String origin = !scopes.isEmpty() ? "--scope" : file.map(f -> f.origin("scopes")).orElse("--scope");
         List<PolicyScope> parsed = new ArrayList<>();
-        for (String scope : scopes) {
+        for (String scope : chosen) {
             try {
                 parsed.add(PolicyScope.parse(scope));
             } catch (IllegalArgumentException e) {
-                throw new CliFailure("--scope: " + e.getMessage());
+                throw new CliFailure(origin + ": " + e.getMessage());
             }
         }
         return parsed;
     }
 
-    private java.util.Optional<ApimResource> logger(PolicySetManifest.LoggerDecl decl, Environment env) {
-        if (eventHub == null && eventHubNamespace == null && connectionStringVariable == null) {
-            return java.util.Optional.empty();
+    private Optional<ApimResource> logger(PolicySetManifest.LoggerDecl decl, Environment env,
+                                          EnvironmentFile.Logger fromFile) {
+        boolean flags = eventHub != null || eventHubNamespace != null || connectionStringVariable != null;
+        String hub = flags ? eventHub : fromFile == null ? null : fromFile.eventHub();
+        String namespace = flags ? eventHubNamespace : fromFile == null ? null : fromFile.eventHubNamespace();
+        String identity = flags ? loggerIdentity : fromFile == null ? null : fromFile.identityClientId();
+        String connectionVariable = flags ? connectionStringVariable : fromFile == null ? null : fromFile.connectionStringEnv();
+        if (hub == null && namespace == null && connectionVariable == null) {
+            return Optional.empty();
         }
-        if (eventHub == null) {
-            throw new CliFailure("logger " + decl.id() + ": pass --eventhub with the Event Hub name");
+        String where = flags ? "" : " (logger in the --env file)";
+        if (hub == null) {
+            throw new CliFailure("logger " + decl.id() + ": pass --eventhub with the Event Hub name" + where);
         }
         Map<String, String> credentials = new LinkedHashMap<>();
-        credentials.put("name", eventHub);
-        if (connectionStringVariable != null) {
-            credentials.put("connectionString", env.variable(connectionStringVariable).orElseThrow(() ->
-                    new CliFailure("logger " + decl.id() + ": environment variable " + connectionStringVariable
+        credentials.put("name", hub);
+        if (connectionVariable != null) {
+            credentials.put("connectionString", env.variable(connectionVariable).orElseThrow(() ->
+                    new CliFailure("logger " + decl.id() + ": environment variable " + connectionVariable
                             + " is empty; export the Event Hubs connection string in it")));
-        } else if (eventHubNamespace != null) {
-            credentials.put("endpointAddress", eventHubNamespace);
-            credentials.put("identityClientId", loggerIdentity == null ? "SystemAssigned" : loggerIdentity);
+        } else if (namespace != null) {
+            credentials.put("endpointAddress", namespace);
+            credentials.put("identityClientId", identity == null ? "SystemAssigned" : identity);
         } else {
             throw new CliFailure("logger " + decl.id() + ": pass --eventhub-namespace (managed identity) or "
-                    + "--eventhub-connection-string-env");
+                    + "--eventhub-connection-string-env" + where);
         }
-        return java.util.Optional.of(new ApimResource.Logger(decl.id(), decl.type(), decl.meaning(),
-                Map.copyOf(credentials)));
+        return Optional.of(new ApimResource.Logger(decl.id(), decl.type(), decl.meaning(), Map.copyOf(credentials)));
     }
 
     private static String read(Path file) {

@@ -39,9 +39,10 @@ final class RollbackCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ApimService service = arm.connect(env);
-        Snapshots snapshots = new Snapshots(state.resolve(env), service.id());
+        service.requireTargets(List.of());
+        Snapshots snapshots = new Snapshots(state.resolve(env, arm.environmentFile(env)), service.id());
         Snapshots.Snapshot snapshot = snapshots.latest().orElseThrow(() -> new CliFailure(
-                "no deployment to roll back for " + service.id() + " in " + state.resolve(env)
+                "no deployment to roll back for " + service.id() + " in " + state.resolve(env, arm.environmentFile(env))
                         + ": rollback needs the snapshot 'policy deploy' saved there (pass the same --state-dir)"));
         PrintWriter out = env.out();
         out.println("Rolling back the deployment of " + snapshot.takenAt() + " (version " + snapshot.deployedVersion()

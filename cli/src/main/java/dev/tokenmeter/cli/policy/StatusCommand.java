@@ -33,7 +33,7 @@ final class StatusCommand implements Callable<Integer> {
     ArmOptions arm;
     @Mixin
     PolicySetOptions set;
-    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json.")
+    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table, json or csv.")
     OutputFormat output;
 
     private final Environment env;
@@ -47,7 +47,7 @@ final class StatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DesiredSet desired = set.desired(env);
+        DesiredSet desired = set.desired(env, arm.environmentFile(env));
         ApimService service = arm.connect(env);
         Plan plan = Plan.of(service, desired);
         String deployedVersion = null;
@@ -70,7 +70,7 @@ final class StatusCommand implements Callable<Integer> {
             rows.add(new Row(c.key().toString(), version, state));
         }
         plan.missingLoggers().forEach(l -> rows.add(new Row("logger " + l, "", "missing")));
-        List<String> scopes = set.parseScopes().stream().map(Object::toString).toList();
+        List<String> scopes = set.parseScopes(arm.environmentFile(env)).stream().map(Object::toString).toList();
         String scope = scopes.isEmpty() ? "(no --scope: policy document not checked)" : String.join(", ", scopes);
         if (output == OutputFormat.json) {
             ObjectNode root = MAPPER.createObjectNode();
@@ -83,6 +83,10 @@ final class StatusCommand implements Callable<Integer> {
             rows.forEach(r -> resources.addObject().put("resource", r.resource()).put("deployedVersion", r.deployedVersion())
                     .put("state", r.state()));
             env.out().println(MAPPER.writeValueAsString(root));
+        } else if (output == OutputFormat.csv) {
+            Table table = new Table(List.of("resource", "deployed_version", "state"));
+            rows.forEach(r -> table.row(List.of(r.resource(), r.deployedVersion(), r.state())));
+            table.printCsv(env.out());
         } else {
             env.out().println("Service:          " + service.id());
             env.out().println("Scopes:           " + scope);

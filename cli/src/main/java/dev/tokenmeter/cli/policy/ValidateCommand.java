@@ -26,7 +26,7 @@ final class ValidateCommand implements Callable<Integer> {
 
     @Parameters(arity = "0..1", paramLabel = "DIR", description = "Policy set directory (env TOKENMETER_POLICY_DIR; default: policies).")
     Path dir;
-    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table or json.")
+    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table, json or csv (the findings).")
     OutputFormat output;
 
     private final Environment env;
@@ -47,6 +47,11 @@ final class ValidateCommand implements Callable<Integer> {
             }
             env.out().println(MAPPER.writeValueAsString(MAPPER.createObjectNode().put("directory", d.toString())
                     .put("passed", result.passed()).set("findings", findings)));
+        } else if (output == OutputFormat.csv) {
+            dev.tokenmeter.cli.Table t = new dev.tokenmeter.cli.Table(java.util.List.of("file", "line", "rule", "message", "fix"));
+            result.findings().forEach(f -> t.row(java.util.List.of(f.file(), Integer.toString(f.line()),
+                    f.ruleId().toString(), f.message(), f.fix())));
+            t.printCsv(env.out());
         } else if (result instanceof ValidationResult.Passed passed) {
             var m = ManifestLoader.load(d);
             env.out().println("Policy set " + m.name() + " " + m.version() + " in " + d + " is valid: "

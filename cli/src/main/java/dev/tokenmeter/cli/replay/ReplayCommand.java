@@ -20,7 +20,11 @@ import dev.tokenmeter.cli.CliFailure;
 import dev.tokenmeter.cli.Environment;
 import dev.tokenmeter.cli.ExitCode;
 import dev.tokenmeter.cli.Table;
+import dev.tokenmeter.cli.envfile.EnvOption;
+import dev.tokenmeter.cli.envfile.EnvironmentFile;
 import dev.tokenmeter.cli.openmeter.MappingOptions;
+import dev.tokenmeter.cli.openmeter.OpenMeterOptions;
+import picocli.CommandLine.Mixin;
 import dev.tokenmeter.usage.UsageRecordParser;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import picocli.CommandLine.Command;
@@ -37,6 +41,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 @Command(name = "replay", mixinStandardHelpOptions = true,
@@ -68,6 +73,8 @@ public final class ReplayCommand implements Callable<Integer> {
                     + "export, or llm_usage rows): streamed records are billed with their exact counts where found, "
                     + "with their estimate otherwise.")
     Path llmLogs;
+    @Mixin
+    EnvOption environment;
     @Option(names = "--timeout", defaultValue = "PT5M", description = "How long to wait for OpenMeter to accept everything (default: ${DEFAULT-VALUE}).")
     Duration timeout;
 
@@ -79,9 +86,19 @@ public final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String u = url != null ? url : env.variable("TOKENMETER_OPENMETER_URL").orElseThrow(() ->
-                new ParameterException(spec.commandLine(), "Missing --openmeter-url (or environment variable TOKENMETER_OPENMETER_URL)"));
-        String t = token != null ? token : env.variable("TOKENMETER_OPENMETER_TOKEN").orElse(null);
+        Optional<EnvironmentFile> file = environment.load(env);
+        Optional<String> fileUrl = file.map(EnvironmentFile::openmeter).map(EnvironmentFile.OpenMeter::url);
+        String origin = url != null ? "--openmeter-url" : fileUrl.isPresent() ? file.get().origin("openmeter.url")
+                : "TOKENMETER_OPENMETER_URL";
+        URI base = OpenMeterOptions.base(url != null ? url : fileUrl.or(() -> env.variable("TOKENMETER_OPENMETER_URL"))
+                .orElseThrow(() -> new ParameterException(spec.commandLine(), "Missing --openmeter-url (or environment "
+                        + "variable TOKENMETER_OPENMETER_URL, or openmeter.url in the --env file)")), origin, spec.commandLine());
+        String u = base.toString();
+        Optional<String> tokenVariable = file.map(EnvironmentFile::openmeter).map(EnvironmentFile.OpenMeter::tokenEnv);
+        String t = token != null ? token : tokenVariable.isPresent() ? env.variable(tokenVariable.get()).orElseThrow(() ->
+                new CliFailure(file.get().origin("openmeter.tokenEnv") + ": environment variable " + tokenVariable.get()
+                        + " is not set; export the OpenMeter API token in it"))
+                : env.variable("TOKENMETER_OPENMETER_TOKEN").orElse(null);
         Path in = Path.of(input);
         if (!input.equals("-") && !Files.exists(in)) {
             throw new CliFailure("replay input " + in.toAbsolutePath() + " does not exist: pass a JSONL file or a directory of them");
@@ -102,7 +119,7 @@ public final class ReplayCommand implements Callable<Integer> {
             backfill = new LlmLogBackfill(deadLetters, Clock.systemUTC()).load(llmLogs);
         }
         boolean settled;
-        try (OpenMeterSink sink = new OpenMeterSink(URI.create(u.replaceAll("/+$", "")), t, Duration.ofSeconds(30))) {
+        try (OpenMeterSink sink = new OpenMeterSink(base, t, Duration.ofSeconds(30))) {
             Pipeline pipeline = new Pipeline(PipelineSettings.defaults(), new UsageRecordParser(), mapper, sink,
                     deadLetters, tracker, new PipelineMetrics(new SimpleMeterRegistry()), delivered, Clock.systemUTC(),
                     JoinSettings.defaults(), JoinObserver.NONE, backfill == null ? null : backfill.index());
@@ -143,6 +160,6 @@ public final class ReplayCommand implements Callable<Integer> {
     }
 
     private static String n(long v) {
-        return String.format("%,d", v);
+        return String.format(java.util.Locale.ROOT, "%,d", v);
     }
 }

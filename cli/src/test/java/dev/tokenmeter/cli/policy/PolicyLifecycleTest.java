@@ -113,7 +113,7 @@ class PolicyLifecycleTest {
     @Test
     void deploysThePolicyAtSeveralScopes() throws Exception {
         Path v1 = tmp.resolve("v1");
-        PolicySetFixture.write(v1, "1.0.0", "<base />");
+        PolicySetFixture.write(v1, "1.0.0", PolicySetFixture.NO_LIMITS);
         CliRunner.Result r = run(v1, "deploy", "--scope", "product:starter", "--scope", "operation:azure-openai/chat");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(arm.resourceIds()).contains(SERVICE + "/apis/azure-openai/policies/policy",
@@ -127,7 +127,7 @@ class PolicyLifecycleTest {
     @Test
     void dryRunPrintsThePlanAndWritesNothing() throws Exception {
         Path v1 = tmp.resolve("v1");
-        PolicySetFixture.write(v1, "1.0.0", "<base />");
+        PolicySetFixture.write(v1, "1.0.0", PolicySetFixture.NO_LIMITS);
         CliRunner.Result plan = run(v1, "deploy", "--dry-run");
         assertThat(plan.exitCode()).as(plan.err()).isZero();
         assertThat(plan.out()).contains("create    fragment tm-identity", "create    policy api:azure-openai",
@@ -139,7 +139,7 @@ class PolicyLifecycleTest {
     @Test
     void refusesToDeployWithoutTheLoggerThePoliciesWriteTo() throws Exception {
         Path v1 = tmp.resolve("v1");
-        PolicySetFixture.write(v1, "1.0.0", "<base />");
+        PolicySetFixture.write(v1, "1.0.0", PolicySetFixture.NO_LIMITS);
         CliRunner.Result r = new CliRunner().run("policy", "deploy", "--dir", v1.toString(), "--subscription", "s1",
                 "--resource-group", "rg", "--service", "apim", "--arm-endpoint", arm.baseUri().toString(),
                 "--state-dir", tmp.toString());
@@ -151,7 +151,7 @@ class PolicyLifecycleTest {
     @Test
     void deploysTheRepositoryPolicySetAsTheContractAllows() {
         Path repoSet = ProjectFiles.root().resolve("policies");
-        CliRunner.Result r = run(repoSet, "deploy");
+        CliRunner.Result r = run(repoSet, "deploy", "--allow-placeholders");
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertThat(arm.violations()).isEmpty();
         assertThat(run(repoSet, "diff").exitCode()).isZero();

@@ -7,14 +7,18 @@ import java.nio.file.Path;
 /** A small policy set in a temporary directory, in the manifest format of policies/policy-set.json. */
 final class PolicySetFixture {
 
+    /** A limits fragment body that does nothing, for tests about deployment rather than limits. */
+    static final String NO_LIMITS = "<set-variable name=\"tm-limit\" value=\"none\" />";
+
     static void write(Path dir, String version, String limitsBody) throws IOException {
         Files.createDirectories(dir.resolve("fragments"));
         Files.createDirectories(dir.resolve("apis"));
         Files.writeString(dir.resolve("fragments/tm-identity.xml"), """
                 <fragment>
+                	<set-variable name="tm-policy-version" value="%s" />
                 	<set-variable name="tm-user-id" value="@(context.Request.Headers.GetValueOrDefault("x-user-id", "anonymous"))" />
                 </fragment>
-                """);
+                """.formatted(version));
         Files.writeString(dir.resolve("fragments/tm-limits.xml"), "<fragment>\n\t" + limitsBody + "\n</fragment>\n");
         Files.writeString(dir.resolve("apis/openai.xml"), """
                 <policies>

@@ -30,7 +30,7 @@ class SecretsTest {
     private CliRunner.Result run(String command, String... extra) throws Exception {
         Path set = tmp.resolve("set");
         if (!Files.exists(set)) {
-            PolicySetFixture.write(set, "1.0.0", "<base />");
+            PolicySetFixture.write(set, "1.0.0", PolicySetFixture.NO_LIMITS);
         }
         String[] base = {"policy", command, "--dir", set.toString(), "--subscription", "sub1", "--resource-group", "rg",
                 "--service", "apim", "--arm-endpoint", arm.baseUri().toString(),

@@ -23,8 +23,15 @@ class ValidateRenderTest {
     }
 
     @Test
+    void theTestFixtureIsAValidSet(@TempDir Path tmp) throws Exception {
+        PolicySetFixture.write(tmp, "1.0.0", PolicySetFixture.NO_LIMITS);
+        CliRunner.Result r = new CliRunner().run("policy", "validate", tmp.toString());
+        assertThat(r.exitCode()).as(r.out()).isZero();
+    }
+
+    @Test
     void findingsFailWithFileLineAndFix(@TempDir Path tmp) throws Exception {
-        PolicySetFixture.write(tmp, "1.0.0", "<base />");
+        PolicySetFixture.write(tmp, "1.0.0", PolicySetFixture.NO_LIMITS);
         Files.delete(tmp.resolve("fragments/tm-limits.xml"));
         CliRunner.Result r = new CliRunner().run("policy", "validate", tmp.toString());
         assertThat(r.exitCode()).isEqualTo(1);
