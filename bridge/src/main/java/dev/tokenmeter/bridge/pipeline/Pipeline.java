@@ -5,6 +5,7 @@ import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
 import dev.tokenmeter.bridge.deadletter.DeadLetter;
 import dev.tokenmeter.bridge.deadletter.DeadLetterStore;
+import dev.tokenmeter.bridge.deadletter.RetryingDeadLetterWriter;
 import dev.tokenmeter.bridge.join.JoinDecision;
 import dev.tokenmeter.bridge.join.JoinObserver;
 import dev.tokenmeter.bridge.join.JoinRow;
@@ -26,7 +27,6 @@ import dev.tokenmeter.usage.UsageRecordWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -59,7 +59,6 @@ public final class Pipeline implements Intake, AutoCloseable {
     private final UsageRecordParser parser;
     private final EventMapper mapper;
     private final Sink sink;
-    private final DeadLetterStore deadLetters;
     private final CheckpointTracker tracker;
     private final PipelineMetrics metrics;
     private final DeliveryListener deliveryListener;
@@ -80,7 +79,7 @@ public final class Pipeline implements Intake, AutoCloseable {
     private final ExecutorService senders;
     private final ScheduledExecutorService lingerTimer;
     private final RetryPolicy<SendResult> sendRetry;
-    private final RetryPolicy<Object> deadLetterRetry;
+    private final RetryingDeadLetterWriter deadLetterWriter;
     private final AtomicInteger consecutiveSendFailures = new AtomicInteger();
     private final AtomicLong lastAcceptedNanos = new AtomicLong(System.nanoTime());
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -105,7 +104,6 @@ public final class Pipeline implements Intake, AutoCloseable {
         this.parser = parser;
         this.mapper = mapper;
         this.sink = sink;
-        this.deadLetters = deadLetters;
         this.tracker = tracker;
         this.metrics = metrics;
         this.deliveryListener = deliveryListener;
@@ -122,13 +120,8 @@ public final class Pipeline implements Intake, AutoCloseable {
                 .withMaxRetries(-1)
                 .onRetry(event -> onSendRetry(event.getLastResult(), event.getLastException(), event.getAttemptCount()))
                 .build();
-        this.deadLetterRetry = RetryPolicy.builder()
-                .handle(IOException.class)
-                .withBackoff(settings.initialBackoff(), settings.maxBackoff())
-                .withMaxRetries(-1)
-                .onRetry(event -> LOG.error("cannot write dead letter, retrying (attempt {}): {}",
-                        event.getAttemptCount(), String.valueOf(event.getLastException())))
-                .build();
+        this.deadLetterWriter = new RetryingDeadLetterWriter(deadLetters, settings.initialBackoff(),
+                settings.maxBackoff());
         metrics.bindCheckpointLag(tracker::pending);
         long tick = Math.max(10, settings.linger().toMillis() / 2);
         lingerTimer.scheduleWithFixedDelay(this::flushIfLingered, tick, tick, TimeUnit.MILLISECONDS);
@@ -606,14 +599,7 @@ public final class Pipeline implements Intake, AutoCloseable {
                             byte[] event) throws InterruptedException {
         DeadLetter letter = new DeadLetter(clock.instant(), reason, detail, source.partition(),
                 source.position().toString(), requestId, source.bytes(), event);
-        try {
-            Failsafe.with(deadLetterRetry).run(() -> deadLetters.write(letter));
-        } catch (FailsafeException e) {
-            if (e.getCause() instanceof InterruptedException interrupted) {
-                throw interrupted;
-            }
-            throw e;
-        }
+        deadLetterWriter.write(letter);
         metrics.deadLetter(reason);
     }
 

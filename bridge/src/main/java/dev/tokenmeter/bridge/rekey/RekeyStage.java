@@ -5,6 +5,7 @@ import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
 import dev.tokenmeter.bridge.deadletter.DeadLetter;
 import dev.tokenmeter.bridge.deadletter.DeadLetterStore;
+import dev.tokenmeter.bridge.deadletter.RetryingDeadLetterWriter;
 import dev.tokenmeter.bridge.join.JoinRowCodec;
 import dev.tokenmeter.bridge.join.Tick;
 import dev.tokenmeter.bridge.llmlog.LlmLogParser;
@@ -17,7 +18,6 @@ import dev.tokenmeter.bridge.pipeline.SourceRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,7 +58,6 @@ public final class RekeyStage implements Intake {
     private final RekeySettings settings;
     private final LlmLogParser parser;
     private final RekeyTarget target;
-    private final DeadLetterStore deadLetters;
     private final CheckpointTracker tracker;
     private final RekeyMetrics metrics;
     private final Clock clock;
@@ -67,7 +66,7 @@ public final class RekeyStage implements Intake {
     /** Runs the sends and their retries (so a blocking client call never holds a source thread) and the ticks. */
     private final ScheduledExecutorService scheduler;
     private final RetryPolicy<Void> sendRetry;
-    private final RetryPolicy<Object> deadLetterRetry;
+    private final RetryingDeadLetterWriter deadLetterWriter;
     private final ScheduledFuture<?> ticks;
     private final Map<String, Set<MessageInFlight>> inFlight = new ConcurrentHashMap<>();
     private final AtomicBoolean tickRoundOut = new AtomicBoolean();
@@ -81,7 +80,6 @@ public final class RekeyStage implements Intake {
         this.settings = settings;
         this.parser = parser;
         this.target = target;
-        this.deadLetters = deadLetters;
         this.tracker = tracker;
         this.metrics = metrics;
         this.clock = clock;
@@ -98,13 +96,8 @@ public final class RekeyStage implements Intake {
                 .withMaxRetries(-1)
                 .onRetry(event -> onSendRetry(event.getLastException(), event.getAttemptCount()))
                 .build();
-        this.deadLetterRetry = RetryPolicy.builder()
-                .handle(IOException.class)
-                .withBackoff(settings.initialBackoff(), settings.maxBackoff())
-                .withMaxRetries(-1)
-                .onRetry(event -> LOG.error("cannot write dead letter, retrying (attempt {}): {}",
-                        event.getAttemptCount(), String.valueOf(event.getLastException())))
-                .build();
+        this.deadLetterWriter = new RetryingDeadLetterWriter(deadLetters, settings.initialBackoff(),
+                settings.maxBackoff());
         metrics.bindCheckpointLag(tracker::pending);
         long every = settings.tickInterval().toMillis();
         this.ticks = scheduler.scheduleAtFixedRate(this::tick, 0, every, TimeUnit.MILLISECONDS);
@@ -283,14 +276,7 @@ public final class RekeyStage implements Intake {
     private void deadLetter(String reason, SourceRecord source) throws InterruptedException {
         DeadLetter letter = new DeadLetter(clock.instant(), DeadLetter.Reason.INVALID_RECORD, reason, source.partition(),
                 source.position().toString(), null, source.bytes(), null);
-        try {
-            Failsafe.with(deadLetterRetry).run(() -> deadLetters.write(letter));
-        } catch (FailsafeException e) {
-            if (e.getCause() instanceof InterruptedException interrupted) {
-                throw interrupted;
-            }
-            throw e;
-        }
+        deadLetterWriter.write(letter);
     }
 
     /** A message whose rows are out; settles its ticket when the last send is acknowledged. */
