@@ -1,5 +1,6 @@
 package dev.tokenmeter.bridge.rekey;
 
+import dev.tokenmeter.bridge.source.testing.DockerEngine;
 import com.azure.messaging.eventhubs.EventData;
 import com.azure.messaging.eventhubs.EventHubClientBuilder;
 import com.azure.messaging.eventhubs.EventHubConsumerClient;
@@ -10,11 +11,8 @@ import com.azure.messaging.eventhubs.models.SendOptions;
 import dev.tokenmeter.bridge.join.JoinRowCodec;
 import dev.tokenmeter.bridge.join.LlmUsage;
 import dev.tokenmeter.bridge.join.Tick;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.testcontainers.DockerClientFactory;
 import org.testcontainers.azure.AzuriteContainer;
 import org.testcontainers.azure.EventHubsEmulatorContainer;
 import org.testcontainers.containers.Network;
@@ -67,18 +65,9 @@ class EventHubsRekeyEmulatorTest {
             }
             """.formatted(HUB, PARTITIONS);
 
-    private static boolean dockerAvailable;
-
-    @BeforeAll
-    static void lookForDocker() {
-        dockerAvailable = DockerClientFactory.instance().isDockerAvailable();
-    }
-
     @BeforeEach
     void requireDocker() {
-        Assumptions.assumeTrue(dockerAvailable,
-                "Docker is not available: the Event Hubs emulator test of the re-key target needs a Docker engine; "
-                        + "it runs where `docker info` works");
+        DockerEngine.require("the Event Hubs emulator test of the re-key target");
     }
 
     @Test

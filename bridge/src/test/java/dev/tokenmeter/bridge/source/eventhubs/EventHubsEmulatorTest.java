@@ -1,5 +1,6 @@
 package dev.tokenmeter.bridge.source.eventhubs;
 
+import dev.tokenmeter.bridge.source.testing.DockerEngine;
 import com.azure.messaging.eventhubs.EventData;
 import com.azure.messaging.eventhubs.EventDataBatch;
 import com.azure.messaging.eventhubs.EventHubClientBuilder;
@@ -17,12 +18,9 @@ import dev.tokenmeter.bridge.support.Eventually;
 import dev.tokenmeter.bridge.support.Records;
 import dev.tokenmeter.bridge.support.TestPipeline;
 import dev.tokenmeter.testkit.OpenMeterContractServer;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.testcontainers.DockerClientFactory;
 import org.testcontainers.azure.AzuriteContainer;
 import org.testcontainers.azure.EventHubsEmulatorContainer;
 import org.testcontainers.containers.Network;
@@ -97,21 +95,9 @@ class EventHubsEmulatorTest {
             }
             """.formatted(HUB, PARTITIONS, GROUP);
 
-    private static boolean dockerAvailable;
-
-    @BeforeAll
-    static void lookForDocker() {
-        // Testcontainers only looks for an engine here (environment, socket, config file); nothing is pulled
-        dockerAvailable = DockerClientFactory.instance().isDockerAvailable();
-    }
-
     @BeforeEach
     void requireDocker() {
-        // a skip, not a failure, also under CI=true: CI has no Docker engine. Per test rather than in @BeforeAll,
-        // so the report lists the test as skipped with this message (a class-level abort shows as 0 tests)
-        Assumptions.assumeTrue(dockerAvailable,
-                "Docker is not available: the Event Hubs emulator test needs a Docker engine; it runs where "
-                        + "`docker info` works");
+        DockerEngine.require("the Event Hubs emulator test");
     }
 
     @Test
