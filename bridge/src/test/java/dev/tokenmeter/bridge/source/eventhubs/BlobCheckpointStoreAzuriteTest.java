@@ -15,7 +15,7 @@ import com.azure.storage.blob.BlobContainerClientBuilder;
 import com.azure.storage.blob.models.BlobItem;
 import com.azure.storage.blob.models.BlobListDetails;
 import com.azure.storage.blob.models.ListBlobsOptions;
-import dev.tokenmeter.bridge.source.testing.Azurite;
+import dev.tokenmeter.testkit.Azurite;
 import dev.tokenmeter.bridge.source.testing.CollectingSink;
 import dev.tokenmeter.bridge.source.testing.ReceivedEvents;
 import dev.tokenmeter.bridge.support.Eventually;

@@ -1,6 +1,6 @@
 package dev.tokenmeter.bridge.source.eventhubs;
 
-import dev.tokenmeter.bridge.source.testing.Azurite;
+import dev.tokenmeter.testkit.Azurite;
 import dev.tokenmeter.bridge.source.testing.CollectingSink;
 import dev.tokenmeter.bridge.support.Eventually;
 import dev.tokenmeter.bridge.support.TestPipeline;

@@ -1,6 +1,5 @@
-package dev.tokenmeter.bridge.source.testing;
+package dev.tokenmeter.testkit;
 
-import dev.tokenmeter.testkit.ProjectFiles;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.BufferedReader;
