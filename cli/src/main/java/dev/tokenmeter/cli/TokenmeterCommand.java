@@ -4,16 +4,18 @@ import dev.tokenmeter.cli.limits.LimitsCommand;
 import dev.tokenmeter.cli.openmeter.OpenMeterCommand;
 import dev.tokenmeter.cli.openmeter.UsageCommand;
 import dev.tokenmeter.cli.policy.PolicyCommand;
+import dev.tokenmeter.cli.reconcile.ReconcileCommand;
 import dev.tokenmeter.cli.replay.ReplayCommand;
 import picocli.AutoComplete;
 import picocli.CommandLine.Command;
 
 @Command(name = "tokenmeter", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Per-user metering and limits for Azure OpenAI behind Azure API Management.", ""},
-        subcommands = {PolicyCommand.class, OpenMeterCommand.class, UsageCommand.class, LimitsCommand.class, ReplayCommand.class, AutoComplete.GenerateCompletion.class},
+        subcommands = {PolicyCommand.class, OpenMeterCommand.class, UsageCommand.class, ReconcileCommand.class, LimitsCommand.class, ReplayCommand.class, AutoComplete.GenerateCompletion.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  failure (the message says what failed, where, and what to do)",
                 "  2  usage error (one line; see the command's --help)", "  3  drift found (policy diff, openmeter meters apply)",
+                "  4  billing gap: an hour billed further from Azure OpenAI's count than --tolerance (reconcile)",
                 "", "Environment (flags win):",
                 "  AZURE_SUBSCRIPTION_ID, TOKENMETER_RESOURCE_GROUP, TOKENMETER_APIM_SERVICE",
                 "  AZURE_RESOURCE_MANAGER_ENDPOINT, AZURE_RESOURCE_MANAGER_AUDIENCE, TOKENMETER_POLICY_DIR, TOKENMETER_STATE_DIR",

@@ -90,6 +90,7 @@ public final class AzureMonitorContractServer implements AutoCloseable {
     private final Map<String, Function<String, LogTable>> workspaces = new ConcurrentHashMap<>();
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private final List<String> violations = new CopyOnWriteArrayList<>();
+    private final java.util.Set<String> denied = ConcurrentHashMap.newKeySet();
 
     /** Parsing the descriptions takes a moment: once per JVM. */
     private static final class Contracts {
@@ -172,6 +173,12 @@ public final class AzureMonitorContractServer implements AutoCloseable {
         return this;
     }
 
+    /** From now on, reads of this resource or workspace are refused 403 AuthorizationFailed, as without the role. */
+    public AzureMonitorContractServer deny(String resourceOrWorkspaceId) {
+        denied.add(resourceOrWorkspaceId.toLowerCase(Locale.ROOT));
+        return this;
+    }
+
     public List<Received> requests() {
         return Collections.unmodifiableList(received);
     }
@@ -230,6 +237,9 @@ public final class AzureMonitorContractServer implements AutoCloseable {
             if (!problems.isEmpty()) {
                 return refuse(request, problems);
             }
+            if (denied.contains(resource.toLowerCase(Locale.ROOT))) {
+                return forbidden(resource);
+            }
             return checked(Contracts.METRICS, asOneSegment, Request.Method.GET, metrics(resource, request.query()));
         }
         if (logs.matches() && request.method().equals("POST")) {
@@ -239,6 +249,9 @@ public final class AzureMonitorContractServer implements AutoCloseable {
             }
             Function<String, LogTable> workspace = workspaces.get(URLDecoder.decode(logs.group(2), StandardCharsets.UTF_8)
                     .toLowerCase(Locale.ROOT));
+            if (denied.contains(URLDecoder.decode(logs.group(2), StandardCharsets.UTF_8).toLowerCase(Locale.ROOT))) {
+                return forbidden(logs.group(2));
+            }
             if (workspace == null) {
                 return error(404, "WorkspaceNotFoundError", "The workspace could not be found");
             }
@@ -357,6 +370,11 @@ public final class AzureMonitorContractServer implements AutoCloseable {
         String message = request.method() + " " + request.path() + ": " + String.join("; ", problems);
         violations.add(message);
         return error(400, "BadRequest", message);
+    }
+
+    private static Answer forbidden(String scope) {
+        return error(403, "AuthorizationFailed", "The client does not have authorization to perform this action over scope '"
+                + scope + "'");
     }
 
     private static Answer error(int status, String code, String message) {
