@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 "  AZURE_RESOURCE_MANAGER_ENDPOINT, AZURE_RESOURCE_MANAGER_AUDIENCE, TOKENMETER_POLICY_DIR, TOKENMETER_STATE_DIR",
                 "  TOKENMETER_ENV, TOKENMETER_ENVIRONMENTS_DIR (--env NAME: environments/NAME.yaml wins over variables)",
                 "  TOKENMETER_OPENMETER_URL, TOKENMETER_OPENMETER_TOKEN",
+                "  TOKENMETER_OPENAI_ACCOUNT, TOKENMETER_LOG_ANALYTICS_WORKSPACE, TOKENMETER_LOG_ANALYTICS_ENDPOINT (reconcile)",
                 "  Azure sign-in: DefaultAzureCredential (az login, AZURE_CLIENT_ID, managed identity);",
                 "  AZURE_TOKEN_CREDENTIALS=dev skips managed identity on a workstation"})
 public final class TokenmeterCommand {

@@ -232,4 +232,22 @@ class ReconcileTest {
         assertThat(r.out()).contains("aoai-contoso", ReconcileFixture.WORKSPACE);
         noViolations();
     }
+
+    @Test
+    void withThePerTokenTypeMappingBillsAllTypesWithoutAnExactSplit() throws Exception {
+        fixture.azure("2026-11-01T10:00:00Z", "gpt-4o", 1_000, 500).gateway("2026-11-01T10:00:00Z", "gpt-4o", 1_500);
+        // the token types partition prompt plus completion: input + cache_read + output + reasoning
+        openmeter.route("GET", "/api/v1/meters/tokenmeter_tokens/query", q -> OpenMeterContractServer.Reply.json(200,
+                "{\"windowSize\":\"HOUR\",\"data\":[{\"value\":1500,\"windowStart\":\"2026-11-01T10:00:00Z\","
+                        + "\"windowEnd\":\"2026-11-01T11:00:00Z\",\"groupBy\":{\"deployment\":\"gpt-4o\"}}]}"));
+        CliRunner.Result r = reconcile("--mapping", "per-token-type", "-o", "json");
+        assertThat(r.exitCode()).as(r.err() + r.out()).isZero();
+        JsonNode row = MAPPER.readTree(r.out()).path("rows").get(0);
+        assertThat(row.path("billedTokens").asLong()).isEqualTo(1_500);
+        assertThat(row.path("exactTokens").isNull()).isTrue();
+        assertThat(row.path("estimatedTokens").isNull()).isTrue();
+        assertThat(openmeter.requests()).singleElement().satisfies(q -> assertThat(q.query())
+                .contains("groupBy=deployment").doesNotContain("usage_source"));
+        noViolations();
+    }
 }
