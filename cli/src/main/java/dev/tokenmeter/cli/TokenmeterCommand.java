@@ -15,13 +15,13 @@ import picocli.CommandLine.Command;
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  failure (the message says what failed, where, and what to do)",
                 "  2  usage error (one line; see the command's --help)", "  3  drift found (policy diff, openmeter meters apply)",
-                "  4  billing gap: an hour billed further from Azure OpenAI's count than --tolerance (reconcile)",
+                "  4  billing gap found (reconcile)",
                 "", "Environment (flags win):",
                 "  AZURE_SUBSCRIPTION_ID, TOKENMETER_RESOURCE_GROUP, TOKENMETER_APIM_SERVICE",
                 "  AZURE_RESOURCE_MANAGER_ENDPOINT, AZURE_RESOURCE_MANAGER_AUDIENCE, TOKENMETER_POLICY_DIR, TOKENMETER_STATE_DIR",
                 "  TOKENMETER_ENV, TOKENMETER_ENVIRONMENTS_DIR (--env NAME: environments/NAME.yaml wins over variables)",
                 "  TOKENMETER_OPENMETER_URL, TOKENMETER_OPENMETER_TOKEN",
-                "  TOKENMETER_OPENAI_ACCOUNT, TOKENMETER_LOG_ANALYTICS_WORKSPACE, TOKENMETER_LOG_ANALYTICS_ENDPOINT (reconcile)",
+                "  TOKENMETER_OPENAI_ACCOUNT, TOKENMETER_LOG_ANALYTICS_WORKSPACE (reconcile)",
                 "  Azure sign-in: DefaultAzureCredential (az login, AZURE_CLIENT_ID, managed identity);",
                 "  AZURE_TOKEN_CREDENTIALS=dev skips managed identity on a workstation"})
 public final class TokenmeterCommand {

@@ -29,10 +29,12 @@ import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
 @Command(name = "usage", mixinStandardHelpOptions = true,
-        description = {"Token usage from OpenMeter's meters, per window and group, with an optional cost column: one user's (--user)",
-                "or everyone's, grouped by user, model, deployment, API, product or subscription (team chargeback), --top N per window.",
-                "INPUT includes CACHED input tokens; OUTPUT includes REASONING tokens; COST prices uncached input, cached input and output",
-                "per model, so a group of several models is priced model by model."})
+        description = {"Token usage from OpenMeter's meters per window and group, with an optional",
+                "cost column: one user's (--user) or everyone's, by user, model, deployment,",
+                "API, product or subscription (team chargeback), --top N per window.",
+                "INPUT includes CACHED input tokens; OUTPUT includes REASONING tokens; COST",
+                "prices uncached input, cached input and output per model, so a group of",
+                "several models is priced model by model."})
 public final class UsageCommand implements Callable<Integer> {
 
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

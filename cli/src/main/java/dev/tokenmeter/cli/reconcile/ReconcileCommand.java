@@ -28,17 +28,22 @@ import java.util.function.Function;
 import java.util.regex.Pattern;
 
 @Command(name = "reconcile", mixinStandardHelpOptions = true,
-        description = {"Proves the bill: per model deployment and UTC hour, the tokens (prompt plus completion) Azure OpenAI",
-                "processed (its platform metrics ProcessedPromptTokens and GeneratedTokens), the tokens the gateway saw (the",
-                "policies' token metrics in Application Insights, table AppMetrics) and the tokens OpenMeter billed, exact",
-                "and estimated; COVERAGE is billed / Azure, MISSING is Azure - billed. An hour further from Azure's count",
-                "than --tolerance is flagged (gap: less billed; over: more billed) and the exit code is 4.",
-                "Roles: Monitoring Reader on the Azure OpenAI account, Log Analytics Reader on the workspace."},
+        description = {"Proves the bill: per model deployment and UTC hour, the tokens (prompt plus",
+                "completion) Azure OpenAI processed (platform metrics ProcessedPromptTokens and",
+                "GeneratedTokens), the tokens the gateway saw (the policies' token metrics in",
+                "Application Insights, table AppMetrics) and the tokens OpenMeter billed, exact",
+                "and estimated. COVERAGE is billed / Azure, MISSING is Azure - billed. An hour",
+                "further from Azure's count than --tolerance is flagged (gap: less billed;",
+                "over: more billed) and the exit code is 4.",
+                "Roles: Monitoring Reader on the Azure OpenAI account, Log Analytics Reader on",
+                "the workspace."},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  every settled hour within the tolerance", "  1  failure (a source could not be read)",
                 "  2  usage error", "  4  an hour beyond the tolerance (for a scheduled job or an alert)", "",
-                "Environment (flags win; --env file key monitoring.*): TOKENMETER_OPENAI_ACCOUNT, TOKENMETER_LOG_ANALYTICS_WORKSPACE,",
-                "  TOKENMETER_LOG_ANALYTICS_ENDPOINT, AZURE_RESOURCE_MANAGER_ENDPOINT, TOKENMETER_OPENMETER_URL, TOKENMETER_OPENMETER_TOKEN"})
+                "Environment (flags win; in an --env file: monitoring.*):",
+                "  TOKENMETER_OPENAI_ACCOUNT, TOKENMETER_LOG_ANALYTICS_WORKSPACE,",
+                "  TOKENMETER_LOG_ANALYTICS_ENDPOINT, AZURE_RESOURCE_MANAGER_ENDPOINT,",
+                "  TOKENMETER_OPENMETER_URL, TOKENMETER_OPENMETER_TOKEN"})
 public final class ReconcileCommand implements Callable<Integer> {
 
     static final String DEFAULT_LOGS_ENDPOINT = "https://api.loganalytics.io";
