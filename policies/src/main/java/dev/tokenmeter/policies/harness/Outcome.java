@@ -10,7 +10,7 @@ import java.util.Map;
  * ({@code context.RequestId.ToString()}, computed by the C# host), and whether a streamed (text/event-stream)
  * response was buffered by the gateway before the client saw it (forward-request without buffer-response="false").
  */
-record Outcome(
+public record Outcome(
         int status,
         Map<String, List<String>> responseHeaders,
         boolean reachedBackend,
