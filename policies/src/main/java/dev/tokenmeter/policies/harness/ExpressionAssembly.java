@@ -166,7 +166,7 @@ public final class ExpressionAssembly {
             }
             // mcs names a #line file relative to the directory it compiled in; the policy set's paths are relative
             Path named = Path.of(m.group(1));
-            String file = named.startsWith(dir) ? dir.relativize(named).toString().replace('\\', '/') : m.group(1);
+            String file = named.startsWith(dir.toAbsolutePath()) ? dir.toAbsolutePath().relativize(named).toString().replace('\\', '/') : m.group(1);
             int row = Integer.parseInt(m.group(2));
             int column = Integer.parseInt(m.group(3));
             if (Path.of(file).getFileName().toString().equals(GENERATED)) {

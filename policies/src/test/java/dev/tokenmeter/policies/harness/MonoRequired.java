@@ -5,12 +5,12 @@ import org.junit.jupiter.api.Assumptions;
 import java.util.Optional;
 
 /** The toolchain for a test: under CI=true a missing one fails the test; elsewhere it is skipped, saying how to install it. */
-final class MonoRequired {
+public final class MonoRequired {
 
     private MonoRequired() {
     }
 
-    static MonoToolchain toolchain() {
+    public static MonoToolchain toolchain() {
         Optional<MonoToolchain> found = MonoToolchain.find();
         if (found.isEmpty()) {
             String message = MonoToolchain.NOT_FOUND;
