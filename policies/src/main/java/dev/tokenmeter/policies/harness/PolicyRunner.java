@@ -474,7 +474,13 @@ public final class PolicyRunner {
         }
         return new Outcome(status, headers, reachedBackend, forwarded, state.path("responseBodyReads").asInt(),
                 List.copyOf(run.messages), List.copyOf(run.metrics), List.copyOf(run.counterKeys), List.copyOf(run.errors),
-                body, List.copyOf(run.sent), contextRequestId, reachedBackend && bufferedStream(policies, scenario));
+                body, List.copyOf(run.sent), contextRequestId, reachedBackend && bufferedStream(policies, scenario), variables(state));
+    }
+
+    private static Map<String, JsonNode> variables(JsonNode state) {
+        Map<String, JsonNode> out = new TreeMap<>();
+        state.path("variables").fields().forEachRemaining(f -> out.put(f.getKey(), f.getValue()));
+        return java.util.Collections.unmodifiableMap(out);
     }
 
     /**
