@@ -48,8 +48,7 @@ public final class ScenarioFileReader {
         try {
             root = YAML.readTree(Files.readString(file, StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
-            throw new MalformedScenario(file, "", "not YAML: " + e.getOriginalMessage().lines().findFirst().orElse("")
-                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+            throw new MalformedScenario(file, "", "not YAML: " + yamlProblem(e.getOriginalMessage()));
         } catch (IOException e) {
             throw new MalformedScenario(file, "", "cannot read it: " + e.getMessage());
         }
@@ -70,6 +69,17 @@ public final class ScenarioFileReader {
             cases.add(c);
         }
         return new ScenarioFile(file, policy, namedValues, List.copyOf(cases));
+    }
+
+    /** SnakeYAML's multi-line message in one line: its last statement and the last position it names. */
+    private static String yamlProblem(String message) {
+        String problem = message.lines().filter(l -> !l.isBlank() && !l.startsWith(" ")).reduce((a, b) -> b).orElse(message);
+        java.util.regex.Matcher at = Pattern.compile("line (\\d+), column (\\d+)").matcher(message);
+        String where = null;
+        while (at.find()) {
+            where = "line " + at.group(1) + ", column " + at.group(2);
+        }
+        return problem.strip() + (where == null ? "" : " (" + where + ")");
     }
 
     private static ScenarioCase scenario(Path file, String at, JsonNode node) {
