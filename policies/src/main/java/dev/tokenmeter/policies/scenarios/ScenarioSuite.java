@@ -88,6 +88,10 @@ public final class ScenarioSuite {
                     } catch (HarnessException e) {
                         results.add(new ScenarioResult.Errored(file.path(), c.name(), e.getMessage()));
                         continue;
+                    } catch (RuntimeException e) {
+                        // a value the harness cannot use (a status code that is no number, ...): this scenario only
+                        results.add(new ScenarioResult.Errored(file.path(), c.name(), e.getClass().getSimpleName() + ": " + e.getMessage()));
+                        continue;
                     }
                     List<ScenarioResult.Difference> differences = compare(c.expect(), outcome);
                     results.add(differences.isEmpty() ? new ScenarioResult.Passed(file.path(), c.name())
