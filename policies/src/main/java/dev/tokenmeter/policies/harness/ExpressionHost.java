@@ -100,6 +100,20 @@ public final class ExpressionHost implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Time the expressions took inside mono since the last scenario began (the JSON to and from this process
+     * excluded), in microseconds, how many were evaluated, and the time per expression id.
+     */
+    public record ExpressionTiming(long micros, int evaluations, java.util.Map<Integer, Long> microsById) {
+    }
+
+    public ExpressionTiming timing() {
+        JsonNode v = require(command("timing")).path("value");
+        java.util.Map<Integer, Long> byId = new java.util.TreeMap<>();
+        v.path("microsById").fields().forEachRemaining(f -> byId.put(Integer.parseInt(f.getKey()), f.getValue().asLong()));
+        return new ExpressionTiming(v.path("expressionMicros").asLong(), v.path("evaluations").asInt(), byId);
+    }
+
     @Override
     public void close() {
         try {
