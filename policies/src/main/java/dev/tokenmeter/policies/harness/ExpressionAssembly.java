@@ -48,21 +48,23 @@ public final class ExpressionAssembly {
         if (Files.isRegularFile(exe)) {
             return exe;
         }
+        Path work = null;
         try {
-            Files.createDirectories(dir);
-            Files.writeString(dir.resolve(GENERATED), generated.source());
-            Files.writeString(dir.resolve("ApimContext.cs"), model);
-            Files.writeString(dir.resolve("Host.cs"), host);
-            Files.copy(toolchain.newtonsoft(), dir.resolve("Newtonsoft.Json.dll"), StandardCopyOption.REPLACE_EXISTING);
-            // per process, so two compilations of the same sources never write one file
-            Path partial = Files.createTempFile(dir, "policy", ".exe.partial");
+            Files.createDirectories(cacheRoot);
+            // built in a directory of its own and renamed into place at once, so two processes compiling the same
+            // set never read each other's half-written files, and a reader never sees a half-written executable
+            work = Files.createTempDirectory(cacheRoot, "build-");
+            Files.writeString(work.resolve(GENERATED), generated.source());
+            Files.writeString(work.resolve("ApimContext.cs"), model);
+            Files.writeString(work.resolve("Host.cs"), host);
+            Files.copy(toolchain.newtonsoft(), work.resolve("Newtonsoft.Json.dll"));
             List<String> command = List.of(toolchain.mcs().toString(), "-nologo", "-langversion:7", "-target:exe",
-                    "-out:" + partial, "-r:" + dir.resolve("Newtonsoft.Json.dll"), "-r:System.Xml.Linq.dll",
+                    "-out:" + work.resolve("policy.exe"), "-r:" + work.resolve("Newtonsoft.Json.dll"), "-r:System.Xml.Linq.dll",
                     "-r:System.Core.dll", "-r:System.Xml.dll", "-nowarn:219,414,649,1591",
-                    dir.resolve("ApimContext.cs").toString(), dir.resolve("Host.cs").toString(),
-                    dir.resolve(GENERATED).toString());
-            Path log = Files.createTempFile(dir, "mcs", ".log");
-            Process mcs = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                    work.resolve("ApimContext.cs").toString(), work.resolve("Host.cs").toString(),
+                    work.resolve(GENERATED).toString());
+            Path log = work.resolve("mcs.log");
+            Process mcs = new ProcessBuilder(command).directory(work.toFile()).redirectErrorStream(true)
                     .redirectOutput(log.toFile()).start();
             try {
                 if (!mcs.waitFor(COMPILE_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
@@ -74,19 +76,42 @@ public final class ExpressionAssembly {
                 }
             }
             String output = Files.readString(log);
-            Files.deleteIfExists(log);
             if (mcs.exitValue() != 0) {
-                Files.deleteIfExists(partial);
-                throw new CompilationFailed(output, diagnostics(output, generated, dir));
+                throw new CompilationFailed(output, diagnostics(output, generated, work));
             }
-            // atomic so a concurrent reader never sees a half-written executable
-            Files.move(partial, exe, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            if (Files.isDirectory(dir) && !Files.isRegularFile(exe)) {
+                deleteTree(dir); // left by an interrupted or older build: no executable in it
+            }
+            try {
+                Files.move(work, dir, StandardCopyOption.ATOMIC_MOVE);
+                work = null;
+            } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException someoneElseWon) {
+                // the same sources compiled by another process meanwhile: its executable is as good as ours
+                if (!Files.isRegularFile(exe)) {
+                    throw new HarnessException("cannot put the compiled expressions in " + dir + ": it exists without policy.exe");
+                }
+            }
             return exe;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new HarnessException("interrupted while compiling expressions", e);
+        } finally {
+            deleteTree(work);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (var files = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) files.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // a leftover build directory in the cache is harmless
         }
     }
 
