@@ -18,6 +18,18 @@ public final class CliRunner {
     }
 
     private final Map<String, String> variables = new HashMap<>();
+
+    /**
+     * Like main, the commands see this process's PATH (validate finds Mono's compiler through it) and the build's
+     * cache directory for compiled expressions; every other variable comes from the test.
+     */
+    public CliRunner() {
+        for (String name : new String[] {"PATH", "TOKENMETER_CACHE_DIR"}) {
+            if (System.getenv(name) != null) {
+                variables.put(name, System.getenv(name));
+            }
+        }
+    }
     private TokenCredential credential = request -> Mono.just(new AccessToken("test-token", OffsetDateTime.now().plusHours(1)));
     private Clock clock = Clock.systemUTC();
 

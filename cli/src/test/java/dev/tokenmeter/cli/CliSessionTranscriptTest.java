@@ -84,6 +84,11 @@ class CliSessionTranscriptTest {
         transcript.append("$ cat environments/contoso.yaml\n").append(environment).append('\n');
 
         assertThat(step("policy validate policies").exitCode()).isZero();
+        if (dev.tokenmeter.policies.harness.MonoToolchain.find().isPresent()) {
+            assertThat(step("policy test samples/policy-tests").exitCode()).isZero();
+        } else {
+            System.err.println("SKIPPED: the policy test step of the session: " + dev.tokenmeter.policies.harness.MonoToolchain.NOT_FOUND);
+        }
         assertThat(step("policy deploy --scope api:azure-openai --eventhub-namespace ehns-contoso.servicebus.windows.net"
                 + " --eventhub apim-usage").exitCode()).isEqualTo(1);
         assertThat(step("policy deploy --env contoso --dry-run").exitCode()).isZero();

@@ -61,7 +61,7 @@ class OutputTest {
     void everyCommandThatPrintsDataHonoursOrRefusesCsv() {
         CliRunner.Result validate = new CliRunner().run("policy", "validate", POLICIES.toString(), "-o", "csv");
         assertThat(validate.exitCode()).isZero();
-        assertThat(validate.out()).startsWith("file,line,rule,message,fix");
+        assertThat(validate.out()).startsWith("file,line,column,rule,message,fix");
         CliRunner.Result diff = new CliRunner().run("policy", "diff", "-o", "csv");
         assertThat(diff.exitCode()).isEqualTo(2);
         assertThat(diff.err()).contains("-o csv: policy diff prints unified diffs (table) or json");

@@ -54,7 +54,7 @@ class PolicyLifecycleTest {
     @Test
     void deployStatusDiffDriftDeployRollback() throws Exception {
         Path v1 = tmp.resolve("v1");
-        PolicySetFixture.write(v1, "1.0.0", "<azure-openai-token-limit tokens-per-minute=\"{{tokenmeter-tokens-per-minute}}\" counter-key=\"@((string)context.Variables[&quot;tm-user-id&quot;])\" estimate-prompt-tokens=\"true\" />");
+        PolicySetFixture.write(v1, "1.0.0", "<azure-openai-token-limit tokens-per-minute=\"{{tokenmeter-tokens-per-minute}}\" counter-key=\"@((string)context.Variables[\"tm-user-id\"])\" estimate-prompt-tokens=\"true\" />");
 
         CliRunner.Result deployed = run(v1, "deploy");
         assertThat(deployed.exitCode()).as(deployed.err()).isZero();
@@ -87,7 +87,7 @@ class PolicyLifecycleTest {
                 "-\t<azure-openai-token-limit".strip().substring(0, 1), "estimate-prompt-tokens=\"false\"", "Drift: 1 of");
 
         Path v2 = tmp.resolve("v2");
-        PolicySetFixture.write(v2, "1.1.0", "<azure-openai-token-limit tokens-per-minute=\"{{tokenmeter-tokens-per-minute}}\" counter-key=\"@((string)context.Variables[&quot;tm-user-id&quot;])\" estimate-prompt-tokens=\"true\" remaining-tokens-header-name=\"x-remaining\" />");
+        PolicySetFixture.write(v2, "1.1.0", "<azure-openai-token-limit tokens-per-minute=\"{{tokenmeter-tokens-per-minute}}\" counter-key=\"@((string)context.Variables[\"tm-user-id\"])\" estimate-prompt-tokens=\"true\" remaining-tokens-header-name=\"x-remaining\" />");
         CliRunner.Result upgrade = run(v2, "deploy");
         assertThat(upgrade.exitCode()).as(upgrade.err()).isZero();
         assertThat(upgrade.out()).contains("updated fragment tm-limits", "updated named value tokenmeter-policy-set-version");

@@ -25,6 +25,7 @@ public final class ExpressionScanner {
         List<SourceProblem> problems = new ArrayList<>();
         StringBuilder masked = new StringBuilder(text.length());
         int line = 1;
+        int lineStart = 0;
         int i = 0;
         int n = text.length();
         while (i < n) {
@@ -36,6 +37,9 @@ public final class ExpressionScanner {
                 collectNamedValues(file, comment, line, namedValues);
                 masked.append(comment);
                 line += count(comment, '\n');
+                if (comment.indexOf('\n') >= 0) {
+                    lineStart = i + comment.lastIndexOf('\n') + 1;
+                }
                 i = stop;
             } else if (c == '@' && i + 1 < n && (text.charAt(i + 1) == '(' || text.charAt(i + 1) == '{')) {
                 int close = matchingClose(text, i + 1);
@@ -46,12 +50,15 @@ public final class ExpressionScanner {
                     break;
                 }
                 String code = text.substring(i + 2, close);
-                PolicyExpression expression = new PolicyExpression(nextId.getAndIncrement(), file, line,
+                PolicyExpression expression = new PolicyExpression(nextId.getAndIncrement(), file, line, i - lineStart + 1,
                         text.charAt(i + 1) == '{', code);
                 expressions.add(expression);
                 collectNamedValues(file, code, line, namedValues);
                 masked.append(MaskedSource.placeholder(expression));
                 line += count(code, '\n');
+                if (code.indexOf('\n') >= 0) {
+                    lineStart = i + 2 + code.lastIndexOf('\n') + 1;
+                }
                 i = close + 1;
             } else if (c == '{' && text.startsWith("{{", i)) {
                 int end = text.indexOf("}}", i + 2);
@@ -67,6 +74,7 @@ public final class ExpressionScanner {
             } else {
                 if (c == '\n') {
                     line++;
+                    lineStart = i + 1;
                 }
                 masked.append(c);
                 i++;

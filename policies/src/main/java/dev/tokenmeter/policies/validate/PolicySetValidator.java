@@ -17,11 +17,22 @@ public final class PolicySetValidator {
             new SourceRule(), new SectionRule(), new NamedValueRule(), new LogToEventHubRule(),
             new MetricDimensionRule(), new VersionRule());
 
+    private static final Comparator<Finding> ORDER = Comparator.comparing(Finding::file).thenComparingInt(Finding::line)
+            .thenComparingInt(Finding::column).thenComparing(Finding::ruleId);
+
     private PolicySetValidator() {
     }
 
-    /** Loads {@code policySetDir/policy-set.json} and everything it declares, and checks it all. */
+    /**
+     * Loads {@code policySetDir/policy-set.json} and everything it declares, and checks it all, the expressions
+     * with the C# compiler found in this process's environment ({@link ExpressionCompilation#fromEnvironment}).
+     */
     public static ValidationResult validate(Path policySetDir) {
+        return validate(policySetDir, ExpressionCompilation.fromEnvironment(System.getenv()));
+    }
+
+    /** The same with an explicit compilation step (the CLI's environment, a test's). */
+    public static ValidationResult validate(Path policySetDir, ExpressionCompilation compilation) {
         PolicySet set;
         try {
             set = PolicySet.load(policySetDir);
@@ -29,14 +40,20 @@ public final class PolicySetValidator {
             return new ValidationResult.Failed(List.of(new Finding(ManifestLoader.FILE_NAME, 0, RuleId.MANIFEST,
                     e.getMessage(), "fix " + ManifestLoader.FILE_NAME + " (see docs/policies.md for its fields)")));
         }
-        return validate(set);
+        ValidationResult rules = validate(set);
+        ExpressionCompilation.Report compiled = compilation.check(set);
+        List<Finding> findings = java.util.stream.Stream.concat(rules.findings().stream(), compiled.findings().stream())
+                .sorted(ORDER).toList();
+        return findings.isEmpty() ? new ValidationResult.Passed(set.files().size(), compiled.compiled(), compiled.notes())
+                : new ValidationResult.Failed(findings, compiled.notes());
     }
 
+    /** The rules alone, without compiling the expressions. */
     public static ValidationResult validate(PolicySet set) {
         List<Finding> findings = RULES.stream()
                 .flatMap(rule -> rule.check(set).stream())
                 .distinct()
-                .sorted(Comparator.comparing(Finding::file).thenComparingInt(Finding::line).thenComparing(Finding::ruleId))
+                .sorted(ORDER)
                 .toList();
         return findings.isEmpty() ? new ValidationResult.Passed(set.files().size()) : new ValidationResult.Failed(findings);
     }

@@ -16,6 +16,9 @@ public final class RuleId {
     public static final String PARTITION_EXCLUSIVE = "partition-exclusive";
     public static final String METRIC_DIMENSIONS = "metric-dimensions";
     public static final String VERSION_STAMP = "version-stamp";
+    public static final String EXPRESSION_COMPILES = "expression-compiles";
+    public static final String EXPRESSION_TYPES = "expression-allowed-types";
+    public static final String EXPRESSION_COMPILER = "expression-compiler";
 
     private RuleId() {
     }

@@ -51,6 +51,41 @@ class BodyHandlingTest {
 
     // ---------- request bodies (tokenmeter-stream-usage) ----------
 
+    /**
+     * 1.4.0: a body that cannot hold a top-level "stream" member is never parsed (tm-request-body stays empty) when the
+     * deployment is in the path, so an 8 MiB prompt costs a text search instead of a JSON parse; it still reaches the
+     * backend unchanged and is billed from the response.
+     */
+    @Test
+    void aNonStreamedChatBodyIsNotParsed() {
+        String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"Say \\\"stream\\\": true, caf\\u00e9\"}],\"max_tokens\":5}";
+        Outcome outcome = runner.run(withToken(Scenario.post("not-parsed", CHAT, body)
+                .backend(new Scenario.Backend.Responds(200, "application/json",
+                        "{\"id\":\"chatcmpl-np\",\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,\"total_tokens\":15}}"))));
+        assertThat(outcome.errors()).isEmpty();
+        assertThat(outcome.variables().get("tm-request-body")).as("the parsed body").hasToString("{}");
+        assertThat(outcome.variables().get("tm-request-stream").asBoolean()).isFalse();
+        assertThat(outcome.variables().get("tm-deployment").asText()).isEqualTo("gpt-4o");
+        assertThat(outcome.forwardedRequestBody()).isEqualTo(body);
+        UsageRecord r = UsageRecords.v2(outcome.eventHubMessages().get(0));
+        assertThat(r.promptTokens()).isEqualTo(12);
+        assertThat(r.stream()).isFalse();
+    }
+
+    /** A "stream" member spelt with JSON escapes is still a stream: the text search cannot rule it out, so the body is parsed. */
+    @Test
+    void aStreamMemberSpeltWithEscapesIsStillFound() {
+        for (String key : new String[] {"\\u0073tream", "strea\\u006d", "\\u0073\\u0074\\u0072\\u0065\\u0061\\u006D"}) {
+            String body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"" + key + "\" : true}";
+            Outcome outcome = runner.run(withToken(Scenario.post("escaped-" + key, CHAT, body)
+                    .backend(new Scenario.Backend.Responds(200, "text/event-stream", ReferenceExamples.recordedSseBody())).estimatedTokens(9)));
+            assertThat(outcome.errors()).as(key).isEmpty();
+            assertThat(outcome.variables().get("tm-request-stream").asBoolean()).as(key).isTrue();
+            assertThat(outcome.variables().get("tm-include-usage").asText()).as(key).isEqualTo("injected");
+            assertThat(parse(outcome.forwardedRequestBody()).path("stream_options").path("include_usage").asBoolean()).as(key).isTrue();
+        }
+    }
+
     @Test
     void malformedJsonGoesToTheBackendWhoseErrorTheClientGets() {
         String broken = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":tru";

@@ -16,6 +16,11 @@ namespace Tokenmeter.Harness
     public static class Host
     {
         static ProxyRequestContext context = new ProxyRequestContext();
+        // time spent inside the policy expressions since the last reset, without the JSON in and out of this
+        // process: what the policy chain costs the gateway, as far as the expressions go
+        static readonly System.Diagnostics.Stopwatch expressionTime = new System.Diagnostics.Stopwatch();
+        static int evaluations;
+        static readonly Dictionary<int, long> ticksById = new Dictionary<int, long>();
 
         public static int Main()
         {
@@ -55,7 +60,11 @@ namespace Tokenmeter.Harness
             switch ((string)cmd["op"])
             {
                 case "check": return Ok(TypeCheck.Violations(typeof(Tokenmeter.Policy.Expressions)));
-                case "reset": context = Build((JObject)cmd["ctx"]); return Ok();
+                case "reset": context = Build((JObject)cmd["ctx"]); expressionTime.Reset(); evaluations = 0; ticksById.Clear(); return Ok();
+                case "timing":
+                    return Ok(new JObject(new JProperty("expressionMicros", expressionTime.Elapsed.Ticks / 10),
+                        new JProperty("evaluations", evaluations),
+                        new JProperty("microsById", new JObject(ticksById.Select(e => new JProperty(e.Key.ToString(), e.Value / 10))))));
                 // the request id exactly as an expression's context.RequestId.ToString() renders it
                 case "requestid": return Ok(context.RequestId.ToString());
                 // context.Elapsed grows while the gateway waits (for a send-request, for instance)
@@ -148,7 +157,20 @@ namespace Tokenmeter.Harness
             Func<IProxyRequestContext, object> expression;
             if (!Tokenmeter.Policy.ExpressionTable.All.TryGetValue(id, out expression))
                 throw new ArgumentException("no expression " + id);
-            return expression(context);
+            evaluations++;
+            var before = expressionTime.Elapsed.Ticks;
+            expressionTime.Start();
+            try
+            {
+                return expression(context);
+            }
+            finally
+            {
+                expressionTime.Stop();
+                long sum;
+                ticksById.TryGetValue(id, out sum);
+                ticksById[id] = sum + expressionTime.Elapsed.Ticks - before;
+            }
         }
 
         static JToken Encode(object value)

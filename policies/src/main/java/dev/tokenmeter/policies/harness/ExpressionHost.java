@@ -12,6 +12,8 @@ import java.io.OutputStreamWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -22,7 +24,7 @@ import java.util.concurrent.TimeoutException;
  * One running {@code mono policy.exe}: send a JSON command, get a JSON answer. Every answer is awaited with a
  * timeout, and {@link #close()} always reaps the process (politely, then forcibly).
  */
-final class ExpressionHost implements AutoCloseable {
+public final class ExpressionHost implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long ANSWER_TIMEOUT_SECONDS = 30;
@@ -37,7 +39,7 @@ final class ExpressionHost implements AutoCloseable {
         return t;
     });
 
-    ExpressionHost(MonoToolchain toolchain, Path exe) {
+    public ExpressionHost(MonoToolchain toolchain, Path exe) {
         try {
             stderr = Files.createTempFile(exe.getParent(), "host", ".stderr");
             process = new ProcessBuilder(toolchain.mono().toString(), exe.toString())
@@ -45,18 +47,18 @@ final class ExpressionHost implements AutoCloseable {
                     .redirectError(stderr.toFile())
                     .start();
         } catch (IOException e) {
-            throw new AssertionError("cannot start mono: " + e.getMessage(), e);
+            throw new HarnessException("cannot start mono: " + e.getMessage(), e);
         }
         in = new BufferedWriter(new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8));
         out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
     }
 
-    ObjectNode command(String op) {
+    public ObjectNode command(String op) {
         return JSON.createObjectNode().put("op", op);
     }
 
     /** Sends a command and returns the answer; {@code ok:false} answers are returned, not thrown. */
-    JsonNode call(ObjectNode command) {
+    public JsonNode call(ObjectNode command) {
         try {
             in.write(JSON.writeValueAsString(command));
             in.newLine();
@@ -64,27 +66,52 @@ final class ExpressionHost implements AutoCloseable {
             Future<String> line = reader.submit(out::readLine);
             String answer = line.get(ANSWER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             if (answer == null) {
-                throw new AssertionError("mono exited: " + Files.readString(stderr));
+                throw new HarnessException("mono exited: " + Files.readString(stderr));
             }
             return JSON.readTree(answer);
         } catch (TimeoutException e) {
             close();
-            throw new AssertionError("expression host gave no answer within " + ANSWER_TIMEOUT_SECONDS + " s to " + command);
+            throw new HarnessException("expression host gave no answer within " + ANSWER_TIMEOUT_SECONDS + " s to " + command);
         } catch (IOException | java.util.concurrent.ExecutionException e) {
-            throw new AssertionError("expression host failed on " + command + ": " + e.getMessage(), e);
+            throw new HarnessException("expression host failed on " + command + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
+            throw new HarnessException("interrupted", e);
         }
     }
 
-    /** Like {@link #call} but an {@code ok:false} answer fails the test. */
-    JsonNode require(ObjectNode command) {
+    /** Like {@link #call} but an {@code ok:false} answer is a {@link HarnessException}. */
+    public JsonNode require(ObjectNode command) {
         JsonNode answer = call(command);
         if (!answer.path("ok").asBoolean()) {
-            throw new AssertionError("expression host refused " + command + ": " + answer.path("error").asText());
+            throw new HarnessException("expression host refused " + command + ": " + answer.path("error").asText());
         }
         return answer;
+    }
+
+    /** A use of a .NET type or member APIM does not allow, in expression {@code expressionId}. */
+    public record DisallowedMember(int expressionId, String member) {
+    }
+
+    /** Every use of a type or member outside APIM's allowed list, read from the compiled IL of each expression. */
+    public List<DisallowedMember> disallowedMembers() {
+        List<DisallowedMember> out = new ArrayList<>();
+        require(command("check")).path("value").forEach(v -> out.add(new DisallowedMember(v.path("id").asInt(), v.path("type").asText())));
+        return out;
+    }
+
+    /**
+     * Time the expressions took inside mono since the last scenario began (the JSON to and from this process
+     * excluded), in microseconds, how many were evaluated, and the time per expression id.
+     */
+    public record ExpressionTiming(long micros, int evaluations, java.util.Map<Integer, Long> microsById) {
+    }
+
+    public ExpressionTiming timing() {
+        JsonNode v = require(command("timing")).path("value");
+        java.util.Map<Integer, Long> byId = new java.util.TreeMap<>();
+        v.path("microsById").fields().forEachRemaining(f -> byId.put(Integer.parseInt(f.getKey()), f.getValue().asLong()));
+        return new ExpressionTiming(v.path("expressionMicros").asLong(), v.path("evaluations").asInt(), byId);
     }
 
     @Override

@@ -11,12 +11,7 @@ import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 
-import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,10 +22,6 @@ import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
@@ -39,28 +30,21 @@ import java.util.function.Function;
  * walk over the XML is here; every expression is evaluated by the compiled C# in {@link ExpressionHost}.
  * Policies the harness does not model fail the scenario instead of being skipped.
  */
-final class PolicyRunner {
+public final class PolicyRunner {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Policies with no effect on what the harness observes: authentication to and routing of the backend. */
     private static final Set<String> NO_OBSERVABLE_EFFECT = Set.of("authentication-managed-identity", "set-backend-service", "forward-request");
 
-    /**
-     * send-request goes out for real. HTTP/1.1 like APIM's gateway (the JDK would otherwise offer an h2c upgrade no
-     * gateway sends); the per-request deadline is the policy's timeout, enforced in {@link Run#sendRequest}.
-     */
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .followRedirects(HttpClient.Redirect.NEVER).build();
-    /** Headers the JDK client sets itself and refuses from callers; APIM manages them too. */
-    private static final Set<String> TRANSPORT_HEADERS = Set.of("connection", "content-length", "host", "expect", "upgrade");
 
     private final PolicySet set;
     private final String policyFile;
     private final ExpressionHost host;
     private final Map<String, String> namedValues;
     private final ApimCache cache;
+    private final SendRequestTransport transport;
 
-    PolicyRunner(PolicySet set, String policyFile, ExpressionHost host) {
+    public PolicyRunner(PolicySet set, String policyFile, ExpressionHost host) {
         this(set, policyFile, host, Map.of(), new ApimCache());
     }
 
@@ -69,7 +53,14 @@ final class PolicyRunner {
      *                    URL of the test's OpenMeter
      * @param cache       APIM's value cache, kept across the runner's scenarios like the gateway keeps it
      */
-    PolicyRunner(PolicySet set, String policyFile, ExpressionHost host, Map<String, String> namedValues, ApimCache cache) {
+    public PolicyRunner(PolicySet set, String policyFile, ExpressionHost host, Map<String, String> namedValues, ApimCache cache) {
+        this(set, policyFile, host, namedValues, cache, SendRequestTransport.loopbackHttp());
+    }
+
+    /** @param transport where send-request goes: real HTTP on loopback, or a scenario's recorded answers */
+    public PolicyRunner(PolicySet set, String policyFile, ExpressionHost host, Map<String, String> namedValues, ApimCache cache,
+                        SendRequestTransport transport) {
+        this.transport = transport;
         this.set = set;
         this.policyFile = policyFile;
         this.host = host;
@@ -145,7 +136,7 @@ final class PolicyRunner {
                 case "cache-store-value" -> cacheStore(e);
                 default -> {
                     if (!NO_OBSERVABLE_EFFECT.contains(name)) {
-                        throw new AssertionError("the harness does not model <" + name + "> (line "
+                        throw new HarnessException("the harness does not model <" + name + "> (line "
                                 + LineNumberedXml.lineOf(e) + " of the effective policy)");
                     }
                 }
@@ -215,22 +206,22 @@ final class PolicyRunner {
                         headers.put(child.getAttribute("name"), values);
                     }
                     case "set-body" -> body = text(evaluate(child.getTextContent()));
-                    default -> throw new AssertionError("return-response cannot hold <" + child.getTagName() + ">");
+                    default -> throw new HarnessException("return-response cannot hold <" + child.getTagName() + ">");
                 }
             }
             throw new Returned(status, headers, body);
         }
 
         /**
-         * send-request mode="new", performed for real with java.net.http: the policy's timeout (seconds) bounds the
-         * whole exchange; with ignore-error="true" a refused connection, a timeout or a broken answer leaves the
-         * response variable null (as APIM documents), otherwise it is an error for on-error. Any HTTP status is a
-         * response. Only loopback hosts are reached: a test must never call a real service.
+         * send-request mode="new", through the runner's transport with the policy's timeout (seconds); with
+         * ignore-error="true" a refused connection, a timeout or a broken answer leaves the response variable null
+         * (as APIM's send-request reference documents), otherwise it is an error for on-error. Any HTTP status is a
+         * response.
          */
         void sendRequest(Element e) {
             String mode = e.hasAttribute("mode") ? e.getAttribute("mode") : "new";
             if (!mode.equals("new")) {
-                throw new AssertionError("the harness models send-request mode=\"new\" only, not " + mode);
+                throw new HarnessException("the harness models send-request mode=\"new\" only, not " + mode);
             }
             String variable = e.getAttribute("response-variable-name");
             long timeoutSeconds = e.hasAttribute("timeout") ? Long.parseLong(text(evaluate(e.getAttribute("timeout")))) : 60;
@@ -256,52 +247,30 @@ final class PolicyRunner {
                         }
                     }
                     case "set-body" -> body = text(evaluate(child.getTextContent()));
-                    default -> throw new AssertionError("the harness does not model <" + child.getTagName() + "> in send-request");
+                    default -> throw new HarnessException("the harness does not model <" + child.getTagName() + "> in send-request");
                 }
             }
             if (url == null || method == null) {
-                throw new AssertionError("send-request mode=new needs set-url and set-method");
+                throw new HarnessException("send-request mode=new needs set-url and set-method");
             }
             // APIM hands the URL to .NET's Uri before sending: what goes out is what Mono's Uri makes of it
             url = host.require(host.command("resolveurl").put("url", url)).path("value").asText();
-            URI uri = URI.create(url);
-            requireLoopback(uri);
-            HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(timeoutSeconds))
-                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-            headers.forEach((name, values) -> {
-                if (!TRANSPORT_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
-                    values.forEach(v -> request.header(name, v));
-                }
-            });
+            SendRequestTransport.Answer answer = transport.send(method, URI.create(url), headers, body, Duration.ofSeconds(timeoutSeconds));
+            // context.Elapsed grows while the gateway waits for the answer
+            host.require(host.command("elapse").put("ms", answer.waited().toMillis()));
             ObjectNode result = host.command("sendresult").put("name", variable);
-            CompletableFuture<HttpResponse<String>> pending = HTTP.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString());
-            long started = System.nanoTime();
-            try {
-                // the client's own timeout stops waiting for headers only; this bounds the body too
-                HttpResponse<String> response = pending.get(timeoutSeconds, TimeUnit.SECONDS);
+            if (answer instanceof SendRequestTransport.Answer.Response response) {
                 ObjectNode responseHeaders = JSON.createObjectNode();
-                response.headers().map().forEach((name, values) -> {
-                    if (!name.startsWith(":")) {
-                        values.forEach(responseHeaders.withArray(name)::add);
-                    }
-                });
-                result.put("status", response.statusCode()).put("reason", "").put("body", response.body()).set("headers", responseHeaders);
-                sent.add(new Sent(method, url, response.statusCode(), null));
-            } catch (TimeoutException | ExecutionException failure) {
-                pending.cancel(true);
-                Throwable cause = failure instanceof ExecutionException ? failure.getCause() : failure;
-                String reason = cause instanceof TimeoutException || cause instanceof HttpTimeoutException ? "Timeout"
-                        : cause instanceof ConnectException ? "ConnectionFailure" : "RequestFailure";
-                sent.add(new Sent(method, url, null, reason));
+                response.headers().forEach((name, values) -> values.forEach(responseHeaders.withArray(name)::add));
+                result.put("status", response.status()).put("reason", "").put("body", response.body()).set("headers", responseHeaders);
+                sent.add(new Sent(method, url, response.status(), null));
+            } else {
+                SendRequestTransport.Answer.Failure failure = (SendRequestTransport.Answer.Failure) answer;
+                sent.add(new Sent(method, url, null, failure.reason()));
                 if (!ignoreError) {
-                    throw new PolicyError("send-request", reason, "send-request to " + url + " failed: " + cause, 500);
+                    throw new PolicyError("send-request", failure.reason(), "send-request to " + url + " failed: " + failure.detail(), 500);
                 }
                 result.putNull("status");
-            } catch (InterruptedException interrupted) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted during send-request", interrupted);
-            } finally {
-                host.require(host.command("elapse").put("ms", (System.nanoTime() - started) / 1_000_000));
             }
             host.require(result);
         }
@@ -320,7 +289,7 @@ final class PolicyRunner {
         void cacheStore(Element e) {
             JsonNode value = evaluate(e.getAttribute("value"));
             if (!value.isTextual() && !value.isInt()) {
-                throw new AssertionError("the harness caches strings and integers; cache-store-value got " + value);
+                throw new HarnessException("the harness caches strings and integers; cache-store-value got " + value);
             }
             long seconds = Long.parseLong(text(evaluate(e.getAttribute("duration"))));
             cache.store(text(evaluate(e.getAttribute("key"))), value, Duration.ofSeconds(seconds));
@@ -406,7 +375,7 @@ final class PolicyRunner {
                 case "User ID" -> scenario.apimUserId() == null ? "" : scenario.apimUserId();
                 case "Location" -> ScenarioContext.REGION;
                 case "Gateway ID" -> scenario.gatewayId();
-                default -> throw new AssertionError("dimension '" + name + "' has no value and is not one APIM predefines");
+                default -> throw new HarnessException("dimension '" + name + "' has no value and is not one APIM predefines");
             };
         }
 
@@ -435,7 +404,7 @@ final class PolicyRunner {
         }
     }
 
-    Outcome run(Scenario scenario) {
+    public Outcome run(Scenario scenario) {
         Function<String, String> values = name -> scenario.namedValues().containsKey(name) ? scenario.namedValues().get(name)
                 : namedValues.containsKey(name) ? namedValues.get(name)
                 : set.manifest().namedValue(name).map(PolicySetManifest.NamedValueDecl::defaultValue).orElse(null);
@@ -443,7 +412,7 @@ final class PolicyRunner {
         try {
             doc = LineNumberedXml.parse(MaskedSource.substituteNamedValues(set.effectiveMasked(policyFile), values));
         } catch (LineNumberedXml.XmlSyntaxError e) {
-            throw new AssertionError("effective policy does not parse: " + e.getMessage(), e);
+            throw new HarnessException("effective policy does not parse: " + e.getMessage(), e);
         }
         host.require((ObjectNode) host.command("reset").set("ctx", ScenarioContext.toJson(scenario)));
         // what the expressions see as context.RequestId.ToString(), asked of the C# side (not derived here)
@@ -465,6 +434,7 @@ final class PolicyRunner {
             }
             Scenario.Backend.Responds response = (Scenario.Backend.Responds) scenario.backend();
             ObjectNode responseHeaders = JSON.createObjectNode();
+            response.headers().forEach((name, headerValues) -> responseHeaders.set(name, JSON.valueToTree(headerValues)));
             responseHeaders.putArray("Content-Type").add(response.contentType());
             run.limitHeaders.forEach((k, v) -> responseHeaders.set(k, JSON.valueToTree(v)));
             host.require((ObjectNode) host.command("response").put("status", response.status()).put("reason", "")
@@ -504,7 +474,13 @@ final class PolicyRunner {
         }
         return new Outcome(status, headers, reachedBackend, forwarded, state.path("responseBodyReads").asInt(),
                 List.copyOf(run.messages), List.copyOf(run.metrics), List.copyOf(run.counterKeys), List.copyOf(run.errors),
-                body, List.copyOf(run.sent), contextRequestId, reachedBackend && bufferedStream(policies, scenario));
+                body, List.copyOf(run.sent), contextRequestId, reachedBackend && bufferedStream(policies, scenario), variables(state));
+    }
+
+    private static Map<String, JsonNode> variables(JsonNode state) {
+        Map<String, JsonNode> out = new TreeMap<>();
+        state.path("variables").fields().forEachRemaining(f -> out.put(f.getKey(), f.getValue()));
+        return java.util.Collections.unmodifiableMap(out);
     }
 
     /**
@@ -531,15 +507,7 @@ final class PolicyRunner {
     }
 
     /** One send-request: the answer's status, or why there was none (Timeout, ConnectionFailure, RequestFailure). */
-    record Sent(String method, String url, Integer status, String failure) {
-    }
-
-    /** Literal loopback names only: resolving a real host name would already reach out of the test. */
-    private static void requireLoopback(URI uri) {
-        if (uri.getHost() == null || !Set.of("127.0.0.1", "localhost", "[::1]").contains(uri.getHost())) {
-            throw new AssertionError("send-request to " + uri + ": the harness only reaches servers the test started on loopback;"
-                    + " point the policy's URL named value at the test's server");
-        }
+    public record Sent(String method, String url, Integer status, String failure) {
     }
 
     private void section(Run run, Element policies, String name) {

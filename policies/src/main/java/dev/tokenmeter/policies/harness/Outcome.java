@@ -1,5 +1,7 @@
 package dev.tokenmeter.policies.harness;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import java.util.List;
 import java.util.Map;
 
@@ -8,9 +10,11 @@ import java.util.Map;
  * keys, the response the client got (status, headers, body), the request body the backend got, any policy errors,
  * every send-request the policies made with what came of it, and the request's id as the expressions see it
  * ({@code context.RequestId.ToString()}, computed by the C# host), and whether a streamed (text/event-stream)
- * response was buffered by the gateway before the client saw it (forward-request without buffer-response="false").
+ * response was buffered by the gateway before the client saw it (forward-request without buffer-response="false"),
+ * and the context variables at the end (their JSON form: strings, numbers, booleans, JSON values; other objects as
+ * their .NET type name).
  */
-record Outcome(
+public record Outcome(
         int status,
         Map<String, List<String>> responseHeaders,
         boolean reachedBackend,
@@ -23,12 +27,13 @@ record Outcome(
         String responseBody,
         List<PolicyRunner.Sent> sendRequests,
         String contextRequestId,
-        boolean streamBuffered) {
+        boolean streamBuffered,
+        Map<String, JsonNode> variables) {
 
     /** One log-to-eventhub message: its logger, the evaluated partition-key and partition-id attributes, the body. */
-    record EventHubMessage(String loggerId, String partitionKey, String partitionId, String body) {
+    public record EventHubMessage(String loggerId, String partitionKey, String partitionId, String body) {
     }
 
-    record MetricEmission(String policy, String namespace, Map<String, String> dimensions) {
+    public record MetricEmission(String policy, String namespace, Map<String, String> dimensions) {
     }
 }

@@ -10,15 +10,15 @@ import java.util.regex.Pattern;
  * Turns a scenario into the APIM context the host builds: a fixed APIM service, API and clock, the scenario's caller
  * and gateway (managed unless the scenario names a self-hosted one).
  */
-final class ScenarioContext {
+public final class ScenarioContext {
 
-    static final String SERVICE = "contoso-apim";
-    static final String REGION = "West Europe";
+    public static final String SERVICE = "contoso-apim";
+    public static final String REGION = "West Europe";
     /** context.Deployment.GatewayId of the managed gateway, the default for every scenario. */
-    static final String GATEWAY = "managed";
-    static final String API_ID = "azure-openai";
-    static final String TIMESTAMP = "2026-11-27T08:01:12.347Z";
-    static final long ELAPSED_MS = 1834;
+    public static final String GATEWAY = "managed";
+    public static final String API_ID = "azure-openai";
+    public static final String TIMESTAMP = "2026-11-27T08:01:12.347Z";
+    public static final long ELAPSED_MS = 1834;
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern DEPLOYMENT = Pattern.compile("/deployments/([^/]+)/");

@@ -9,7 +9,7 @@ import java.util.Map;
  * the outcome of token validation, the backend's response (or failure), the token-limit policy's estimate, and the
  * gateway that handles it (context.Deployment.GatewayId: "managed", or a self-hosted gateway's id).
  */
-record Scenario(
+public record Scenario(
         String name,
         String method,
         String url,
@@ -30,20 +30,20 @@ record Scenario(
      * headers but not whether it is a plain response (like return-response: no outbound, no on-error) or an error
      * that runs on-error (as rate-limit and quota are listed in the error-handling reference); scenarios run with each.
      */
-    enum LimitRejection { RESPONSE, ON_ERROR }
+    public enum LimitRejection { RESPONSE, ON_ERROR }
 
     /**
      * How the token-limit policy stores tokens-consumed-variable-name. Its reference does not say whether the value
      * is an int or a long, so the policies must read either; scenarios run with each.
      */
-    enum ConsumedAs { INT, LONG }
+    public enum ConsumedAs { INT, LONG }
 
     /** An APIM subscription and the product it belongs to (null product: an all-APIs subscription). */
-    record Subscription(String id, String productId) {
+    public record Subscription(String id, String productId) {
     }
 
     /** What validate-azure-ad-token concludes about the bearer token the request carries. */
-    sealed interface Token {
+    public sealed interface Token {
         record Valid(Map<String, List<String>> claims) implements Token {
         }
 
@@ -51,8 +51,16 @@ record Scenario(
         }
     }
 
-    sealed interface Backend {
-        record Responds(int status, String contentType, String body) implements Backend {
+    public sealed interface Backend {
+        /** @param headers besides Content-Type, which {@code contentType} gives */
+        record Responds(int status, String contentType, String body, Map<String, List<String>> headers) implements Backend {
+            public Responds {
+                headers = Map.copyOf(headers);
+            }
+
+            public Responds(int status, String contentType, String body) {
+                this(status, contentType, body, Map.of());
+            }
         }
 
         /** The backend could not be reached: APIM runs on-error. */
@@ -60,64 +68,64 @@ record Scenario(
         }
     }
 
-    static Scenario post(String name, String url, String body) {
+    public static Scenario post(String name, String url, String body) {
         return new Scenario(name, "POST", url, Map.of("Content-Type", List.of("application/json")), body,
                 null, null, null, new Backend.Responds(200, "application/json", "{}"), 0, Map.of(), ScenarioContext.GATEWAY, ConsumedAs.INT, LimitRejection.RESPONSE);
     }
 
-    Scenario header(String header, String value) {
+    public Scenario header(String header, String value) {
         Map<String, List<String>> h = new LinkedHashMap<>(headers);
         h.put(header, List.of(value));
         return new Scenario(name, method, url, Map.copyOf(h), body, subscription, apimUserId, token, backend, estimatedTokens, namedValues, gatewayId, consumedAs, limitRejection);
     }
 
-    Scenario withBody(String newBody) {
+    public Scenario withBody(String newBody) {
         return new Scenario(name, method, url, headers, newBody, subscription, apimUserId, token, backend, estimatedTokens, namedValues, gatewayId, consumedAs, limitRejection);
     }
 
-    Scenario subscription(String id, String productId) {
+    public Scenario subscription(String id, String productId) {
         return new Scenario(name, method, url, headers, body, new Subscription(id, productId), apimUserId, token, backend, estimatedTokens, namedValues, gatewayId, consumedAs, limitRejection);
     }
 
-    Scenario apimUser(String id) {
+    public Scenario apimUser(String id) {
         return new Scenario(name, method, url, headers, body, subscription, id, token, backend, estimatedTokens, namedValues, gatewayId, consumedAs, limitRejection);
     }
 
     /** A bearer token (an unsigned JWT carrying the claims, so AsJwt() works too) and validation's verdict. */
-    Scenario token(Token verdict, String compactJwt) {
+    public Scenario token(Token verdict, String compactJwt) {
         return new Scenario(name, method, url, headers, body, subscription, apimUserId, verdict, backend, estimatedTokens, namedValues, gatewayId, consumedAs, limitRejection)
                 .header("Authorization", "Bearer " + compactJwt);
     }
 
-    Scenario backend(Backend response) {
+    public Scenario backend(Backend response) {
         return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, response, estimatedTokens, namedValues, gatewayId, consumedAs, limitRejection);
     }
 
-    Scenario estimatedTokens(int tokens) {
+    public Scenario estimatedTokens(int tokens) {
         return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, backend, tokens, namedValues, gatewayId, consumedAs, limitRejection);
     }
 
     /** The gateway that handles the request: "managed" (the default) or a self-hosted gateway's id. */
-    Scenario gateway(String id) {
+    public Scenario gateway(String id) {
         return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, backend, estimatedTokens, namedValues, id, consumedAs, limitRejection);
     }
 
-    Scenario limitRejection(LimitRejection how) {
+    public Scenario limitRejection(LimitRejection how) {
         return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, backend, estimatedTokens, namedValues, gatewayId, consumedAs, how);
     }
 
-    Scenario consumedAs(ConsumedAs type) {
+    public Scenario consumedAs(ConsumedAs type) {
         return new Scenario(name, method, url, headers, body, subscription, apimUserId, token, backend, estimatedTokens, namedValues, gatewayId, type, limitRejection);
     }
 
     /** The same header sent more than once (APIM's Headers dictionary then holds several values). */
-    Scenario headerValues(String header, List<String> values) {
+    public Scenario headerValues(String header, List<String> values) {
         Map<String, List<String>> h = new LinkedHashMap<>(headers);
         h.put(header, List.copyOf(values));
         return new Scenario(name, method, url, Map.copyOf(h), body, subscription, apimUserId, token, backend, estimatedTokens, namedValues, gatewayId, consumedAs, limitRejection);
     }
 
-    Scenario namedValue(String name, String value) {
+    public Scenario namedValue(String name, String value) {
         Map<String, String> v = new LinkedHashMap<>(namedValues);
         v.put(name, value);
         return new Scenario(this.name, method, url, headers, body, subscription, apimUserId, token, backend, estimatedTokens, Map.copyOf(v), gatewayId, consumedAs, limitRejection);

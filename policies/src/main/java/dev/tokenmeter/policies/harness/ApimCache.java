@@ -14,7 +14,7 @@ import java.util.Optional;
  * types behave the same here. Values are the JSON form of what the expression returned (the harness stores strings
  * and integers; the policies cache strings).
  */
-final class ApimCache {
+public final class ApimCache {
 
     private record Entry(JsonNode value, Instant expires) {
     }
@@ -23,19 +23,19 @@ final class ApimCache {
     private Instant now = Instant.parse(ScenarioContext.TIMESTAMP);
     private int stores;
 
-    void advance(Duration by) {
+    public void advance(Duration by) {
         now = now.plus(by);
     }
 
-    void store(String key, JsonNode value, Duration duration) {
+    public void store(String key, JsonNode value, Duration duration) {
         if (duration.isNegative() || duration.isZero()) {
-            throw new AssertionError("cache-store-value duration must be positive, was " + duration);
+            throw new HarnessException("cache-store-value duration must be positive, was " + duration);
         }
         stores++;
         entries.put(key, new Entry(value, now.plus(duration)));
     }
 
-    Optional<JsonNode> lookup(String key) {
+    public Optional<JsonNode> lookup(String key) {
         Entry e = entries.get(key);
         if (e == null || !now.isBefore(e.expires())) {
             entries.remove(key);
@@ -45,7 +45,7 @@ final class ApimCache {
     }
 
     /** How many values were stored: proves what was (not) cached. */
-    int stores() {
+    public int stores() {
         return stores;
     }
 }
