@@ -18,11 +18,18 @@ public final class CliRunner {
     }
 
     private final Map<String, String> variables = new HashMap<>();
+    private Terminal terminal = Terminal.NONE;
     private TokenCredential credential = request -> Mono.just(new AccessToken("test-token", OffsetDateTime.now().plusHours(1)));
 
     /** Signs in with this credential instead of the static test token. */
     public CliRunner credential(TokenCredential credential) {
         this.credential = credential;
+        return this;
+    }
+
+    /** Runs as if at this terminal (by default there is none, as in CI). */
+    public CliRunner terminal(Terminal terminal) {
+        this.terminal = terminal;
         return this;
     }
 
@@ -35,7 +42,7 @@ public final class CliRunner {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         Environment env = new Environment(Map.copyOf(variables), new PrintWriter(out, true), new PrintWriter(err, true),
-                () -> this.credential, Clock.systemUTC());
+                () -> this.credential, Clock.systemUTC(), terminal);
         int code = Main.run(env, args);
         return new Result(code, out.toString(), err.toString());
     }

@@ -27,7 +27,7 @@ import java.util.TreeSet;
 public record EnvironmentFile(Path file, String subscription, String resourceGroup, String service,
                               String armEndpoint, String armAudience, List<String> scopes, Logger logger,
                               String keyVaultIdentity, Map<String, Setting> namedValues, OpenMeter openmeter,
-                              String stateDir) {
+                              String stateDir, String snapshots) {
 
     /** The usage logger: managed identity (namespace, identity) or a connection string in a variable. */
     public record Logger(String eventHubNamespace, String eventHub, String identityClientId,
@@ -48,7 +48,8 @@ public record EnvironmentFile(Path file, String subscription, String resourceGro
     /** The file's shape, bound by Jackson so an unknown or misspelled key is an error with its line. */
     private record Raw(String subscription, String resourceGroup, String service, String armEndpoint,
                        String armAudience, List<String> scopes, Logger logger, String keyVaultIdentity,
-                       Map<String, JsonNode> namedValues, OpenMeter openmeter, String stateDir) {
+                       Map<String, JsonNode> namedValues, OpenMeter openmeter, String stateDir,
+                       String snapshots) {
     }
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
@@ -92,7 +93,8 @@ public record EnvironmentFile(Path file, String subscription, String resourceGro
         }
         return new EnvironmentFile(file, raw.subscription(), raw.resourceGroup(), raw.service(), raw.armEndpoint(),
                 raw.armAudience(), raw.scopes() == null ? List.of() : List.copyOf(raw.scopes()), raw.logger(),
-                raw.keyVaultIdentity(), Map.copyOf(settings), raw.openmeter(), raw.stateDir());
+                raw.keyVaultIdentity(), Map.copyOf(settings), raw.openmeter(), raw.stateDir(),
+                raw.snapshots());
     }
 
     /**

@@ -19,7 +19,13 @@ record Plan(DesiredSet set, List<Change> changes, List<String> missingLoggers) {
     record Change(ResourceKey key, Action action, ApimResource desired, ApimService.Deployed current) {
         String diff() {
             String before = current == null ? "" : current.resource().reviewText();
-            return UnifiedDiff.of("deployed/" + key, before, "local/" + key, desired.reviewText());
+            String after = desired.reviewText();
+            if (action == Action.UPDATE && before.equals(after)) {
+                // only a plain secret's value differs (listValue said so): name the change, never the values
+                before = "secret: (deployed value, not shown)";
+                after = "secret: (new value, not shown)";
+            }
+            return UnifiedDiff.of("deployed/" + key, before, "local/" + key, after);
         }
     }
 
