@@ -40,7 +40,7 @@ public final class SnapshotsOption {
 
     private static SnapshotStore open(Environment env, String where, Path base, String origin) {
         if (!where.startsWith("https://") && !where.startsWith("http://")) {
-            return new SnapshotStore.Directory(base.resolve(where));
+            return new SnapshotStore.Directory(base.resolve(where).normalize());
         }
         if (where.contains("?")) {
             throw new CliFailure(origin + ": the snapshot URL carries a query (a SAS?); a SAS in a URL ends up in shell "
