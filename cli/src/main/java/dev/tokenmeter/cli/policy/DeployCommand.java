@@ -12,14 +12,13 @@ import dev.tokenmeter.cli.apim.ApimResource;
 import dev.tokenmeter.cli.apim.ApimService;
 import dev.tokenmeter.cli.apim.ArmOptions;
 import dev.tokenmeter.cli.apim.ResourceKey;
-import dev.tokenmeter.policies.validate.PolicySetValidator;
-import dev.tokenmeter.policies.validate.ValidationResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "deploy", mixinStandardHelpOptions = true,
@@ -63,11 +62,12 @@ final class DeployCommand implements Callable<Integer> {
         ApimService service = arm.connect(env);
         // what 'policy validate' rejects, APIM rejects too, halfway through a deployment: refuse before any request
         Path dir = set.directory(env);
-        ValidationResult validation = PolicySetValidator.validate(dir);
-        if (!validation.passed()) {
-            validation.findings().forEach(f -> env.err().println(dir.resolve(f.file()) + ":" + f.line() + ": ["
-                    + f.ruleId() + "] " + f.message() + ". Fix: " + f.fix()));
-            throw new CliFailure("deploy refused: the policy set in " + dir + " has " + validation.findings().size()
+        List<PolicyFileCheck.Located> findings = PolicyFileCheck.validate(dir, set.policyFile);
+        if (!findings.isEmpty()) {
+            findings.forEach(l -> env.err().println(l.file() + ":" + l.finding().line() + ": [" + l.finding().ruleId()
+                    + "] " + l.finding().message() + ". Fix: " + l.finding().fix()));
+            throw new CliFailure("deploy refused: " + (set.policyFile == null ? "the policy set in " + dir
+                    : "the policy set in " + dir + " with --policy " + set.policyFile) + " has " + findings.size()
                     + " problem(s), listed above; fix them ('tokenmeter policy validate " + dir + "') and deploy again");
         }
         DesiredSet desired = set.desired(env, arm.environmentFile(env));

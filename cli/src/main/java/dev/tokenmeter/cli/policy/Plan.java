@@ -33,8 +33,18 @@ record Plan(DesiredSet set, List<Change> changes, List<String> missingLoggers) {
         service.requireTargets(set.resources().stream().filter(r -> r instanceof ApimResource.Policy)
                 .map(r -> ((ApimResource.Policy) r).scope()).toList());
         List<Change> changes = new ArrayList<>();
-        for (ApimResource desired : set.resources()) {
-            Optional<ApimService.Deployed> current = service.read(desired.key());
+        for (ApimResource wanted : set.resources()) {
+            Optional<ApimService.Deployed> current = service.read(wanted.key());
+            ApimResource desired = wanted;
+            if (set.mergePolicies() && wanted instanceof ApimResource.Policy p && current.isPresent()) {
+                String theirs = ((ApimResource.Policy) current.get().resource()).value();
+                try {
+                    desired = new ApimResource.Policy(p.scope(), ApiPolicyMerge.merge(theirs, p.value(), set.ownFragments()));
+                } catch (dev.tokenmeter.cli.CliFailure e) {
+                    throw new dev.tokenmeter.cli.CliFailure("policy " + p.scope() + ": " + e.getMessage()
+                            + "; fix it on the service, or deploy a complete document with --policy FILE", e);
+                }
+            }
             Action action = current.isEmpty() ? Action.CREATE
                     : same(service, desired, current.get().resource()) ? Action.UNCHANGED : Action.UPDATE;
             changes.add(new Change(desired.key(), action, desired, current.orElse(null)));
