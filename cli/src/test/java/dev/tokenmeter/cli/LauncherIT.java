@@ -46,7 +46,7 @@ class LauncherIT {
     void helpListsTheCommandsAndExitCodes(@TempDir Path tmp) throws Exception {
         Run r = launch(tmp, "--help");
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).contains("policy", "openmeter", "usage", "generate-completion", "3  drift found");
+        assertThat(r.out()).contains("policy", "openmeter", "usage", "generate-completion", "3  differences: drift found", "changes pending");
     }
 
     @Test

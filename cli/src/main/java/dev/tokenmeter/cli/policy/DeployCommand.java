@@ -93,13 +93,15 @@ final class DeployCommand implements Callable<Integer> {
             if (output == OutputFormat.table) {
                 out.println(plan.pending().isEmpty()
                         ? "Nothing to change: " + service.id() + " already runs policy set " + desired.name() + " " + desired.version() + "."
-                        : "Dry run: nothing was changed; " + plan.pending().size() + " changes pending.");
+                        : "Dry run: nothing was changed; " + plan.pending().size()
+                        + (plan.pending().size() == 1 ? " change" : " changes") + " pending.");
             }
             out.flush();
             return plan.pending().isEmpty() ? ExitCode.OK : ExitCode.DRIFT;
         }
         if (ask) {
-            Confirmation.require(env, "Apply these " + plan.pending().size() + " changes to " + service.id() + "?");
+            Confirmation.require(env, "Apply " + (plan.pending().size() == 1 ? "this change" : "these "
+                    + plan.pending().size() + " changes") + " to " + service.id() + "?");
         }
         String previous = plan.changes().stream()
                 .filter(c -> c.key().equals(new ResourceKey(ResourceKey.Kind.NAMED_VALUE, PolicySetOptions.VERSION_NAMED_VALUE)))

@@ -105,7 +105,7 @@ final class RollbackCommand implements Callable<Integer> {
                     service.write(ApimResource.fromArm(s.entry().key(), s.entry().before()), etag);
                 }
             }
-            print(out, s, "deleted  ", "restored ");
+            print(out, s, dryRun ? "delete   " : "deleted  ", dryRun ? "restore  " : "restored ");
         }
         if (!dryRun) {
             snapshots.markRolledBack(snapshot);

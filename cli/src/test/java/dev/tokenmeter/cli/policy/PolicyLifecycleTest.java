@@ -135,7 +135,7 @@ class PolicyLifecycleTest {
         CliRunner.Result plan = run(v1, "deploy", "--dry-run");
         assertThat(plan.exitCode()).as(plan.err()).isEqualTo(3);
         assertThat(plan.out()).contains("create    fragment tm-identity", "create    policy api:azure-openai",
-                "Dry run: nothing was changed; 7 changes pending.");
+                "Dry run: nothing was changed; 6 changes pending.");
         assertThat(arm.resourceIds()).isEmpty();
         assertThat(arm.violations()).isEmpty();
     }

@@ -81,6 +81,11 @@ class RollbackSafetyTest {
         assertThat(writes()).isEqualTo(writesBefore);
         assertThat(arm.properties(SERVICE + "/policyFragments/tm-identity").orElseThrow().toString()).isEqualTo(identityBefore);
 
+        CliRunner.Result plan = run(null, "rollback", "--force", "--dry-run");
+        assertThat(plan.exitCode()).as("changes pending").isEqualTo(3);
+        assertThat(plan.out()).contains("restore   fragment tm-identity", "restore   fragment tm-limits", "Dry run: nothing was changed.");
+        assertThat(writes()).isEqualTo(writesBefore);
+
         CliRunner.Result forced = run(null, "rollback", "--force");
         assertThat(forced.exitCode()).as(forced.err()).isZero();
         assertThat(forced.out()).contains("restored  fragment tm-limits", "Rolled back", "policy set version 1.0.0");
