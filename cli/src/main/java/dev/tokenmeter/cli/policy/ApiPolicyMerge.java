@@ -47,7 +47,7 @@ final class ApiPolicyMerge {
         }
     }
 
-    private record Document(String text, int policiesOpenEnd, int policiesCloseStart, Map<String, Section> sections) {
+    private record Document(String text, int policiesOpenEnd, Map<String, Section> sections) {
     }
 
     /** One section of the set's own document: its includes before and after {@code <base />}. */
@@ -226,7 +226,6 @@ final class ApiPolicyMerge {
         Map<String, Section> sections = new LinkedHashMap<>();
         List<Child> children = new ArrayList<>();
         int policiesOpenEnd = -1;
-        int policiesCloseStart = -1;
         int i = 0;
         while (i < text.length()) {
             char c = text.charAt(i);
@@ -270,9 +269,7 @@ final class ApiPolicyMerge {
                     throw new CliFailure(what + " is not a policy document APIM accepts: </" + name + "> at line "
                             + lineOf(text, i) + " closes " + (open == null ? "nothing" : "<" + open.name() + ">"));
                 }
-                if (stack.size() == 0) {
-                    policiesCloseStart = i;
-                } else if (stack.size() == 1) {
+                if (stack.size() == 1) {
                     sections.put(name, new Section(name, open.start(), open.openEnd(), i, tagEnd, false, List.copyOf(children)));
                     children.clear();
                 } else if (stack.size() == 2) {
@@ -304,7 +301,7 @@ final class ApiPolicyMerge {
         if (policiesOpenEnd < 0) {
             throw new CliFailure(what + " is not a policy document: it has no <policies> root");
         }
-        return new Document(text, policiesOpenEnd, policiesCloseStart, sections);
+        return new Document(text, policiesOpenEnd, sections);
     }
 
     /** The end of a tag, past quoted attribute values (which in raw XML may hold expressions with quotes). */

@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli.policy;
 
+import dev.tokenmeter.cli.CliFailure;
 import dev.tokenmeter.cli.apim.ApimResource;
 import dev.tokenmeter.cli.apim.ApimService;
 import dev.tokenmeter.cli.apim.ResourceKey;
@@ -40,8 +41,8 @@ record Plan(DesiredSet set, List<Change> changes, List<String> missingLoggers) {
                 String theirs = ((ApimResource.Policy) current.get().resource()).value();
                 try {
                     desired = new ApimResource.Policy(p.scope(), ApiPolicyMerge.merge(theirs, p.value(), set.ownFragments()));
-                } catch (dev.tokenmeter.cli.CliFailure e) {
-                    throw new dev.tokenmeter.cli.CliFailure("policy " + p.scope() + ": " + e.getMessage()
+                } catch (CliFailure e) {
+                    throw new CliFailure("policy " + p.scope() + ": " + e.getMessage()
                             + "; fix it on the service, or deploy a complete document with --policy FILE", e);
                 }
             }

@@ -6,6 +6,7 @@ import com.azure.storage.blob.models.BlobStorageException;
 import com.azure.storage.blob.models.ListBlobsOptions;
 import com.azure.core.util.BinaryData;
 import dev.tokenmeter.cli.CliFailure;
+import dev.tokenmeter.cli.Failures;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -83,8 +84,8 @@ sealed interface SnapshotStore {
                         names.add(item.getName().substring(prefix.length()));
                     }
                 }
-            } catch (BlobStorageException e) {
-                throw failure("list", full, e);
+            } catch (RuntimeException e) {
+                throw failure("list", folder, e);
             }
             return names.stream().sorted().toList();
         }
@@ -92,7 +93,7 @@ sealed interface SnapshotStore {
         public String read(String name) {
             try {
                 return container.getBlobClient(prefix + name).downloadContent().toString();
-            } catch (BlobStorageException e) {
+            } catch (RuntimeException e) {
                 throw failure("read", name, e);
             }
         }
@@ -100,7 +101,7 @@ sealed interface SnapshotStore {
         public void write(String name, String content) {
             try {
                 container.getBlobClient(prefix + name).upload(BinaryData.fromString(content), true);
-            } catch (BlobStorageException e) {
+            } catch (RuntimeException e) {
                 throw failure("write", name, e);
             }
         }
@@ -109,14 +110,24 @@ sealed interface SnapshotStore {
             return displayUrl + "/" + prefix + name;
         }
 
-        private CliFailure failure(String what, String name, BlobStorageException e) {
-            String hint = switch (e.getStatusCode()) {
-                case 401, 403 -> ": grant this identity 'Storage Blob Data Contributor' on the container (or check TOKENMETER_SNAPSHOTS_SAS)";
+        private CliFailure failure(String what, String name, RuntimeException e) {
+            String where = "cannot " + what + " the rollback snapshots at " + describe(name) + ": ";
+            if (Failures.signIn(e)) {
+                return new CliFailure(where + "not signed in to Azure Storage; run 'az login' (or use a managed "
+                        + "identity), or put a SAS for the container in " + SnapshotsOption.SAS_VARIABLE, e);
+            }
+            if (!(e instanceof BlobStorageException b)) {
+                // a SAS signature must not reach the output, whatever the SDK put in its message
+                return new CliFailure(where + e.getClass().getSimpleName() + " "
+                        + String.valueOf(e.getMessage()).replaceAll("sig=[^&\\s]+", "sig=(hidden)"), e);
+            }
+            String hint = switch (b.getStatusCode()) {
+                case 401, 403 -> ": grant this identity 'Storage Blob Data Contributor' on the container (or check "
+                        + SnapshotsOption.SAS_VARIABLE + ")";
                 case 404 -> ": the container does not exist; create it (az storage container create) or fix --snapshots";
                 default -> "";
             };
-            return new CliFailure("cannot " + what + " the rollback snapshots at " + describe(name) + ": "
-                    + e.getStatusCode() + " " + e.getErrorCode() + hint);
+            return new CliFailure(where + "HTTP " + b.getStatusCode() + " " + b.getErrorCode() + hint, e);
         }
     }
 }

@@ -185,6 +185,14 @@ class RollbackSafetyTest {
             assertThat(run(new CliRunner().env("TOKENMETER_SNAPSHOTS_SAS", sas), null, "rollback", "--snapshots", url).err())
                     .contains("no deployment to roll back");
 
+            // the SAS is for the snapshot container only: another one is refused, said in one line, the SAS unshown
+            CliRunner.Result noContainer = run(new CliRunner().env("TOKENMETER_SNAPSHOTS_SAS", sas),
+                    set("1.0.1", PolicySetFixture.NO_LIMITS), "deploy", "--snapshots", azurite.blobEndpoint() + "/no-such-container");
+            assertThat(noContainer.exitCode()).isEqualTo(1);
+            assertThat(noContainer.err()).contains("cannot write the rollback snapshots at " + azurite.blobEndpoint()
+                    + "/no-such-container/deployments/", "HTTP 403", "TOKENMETER_SNAPSHOTS_SAS").doesNotContain(sas);
+            assertThat(noContainer.err().lines().count()).isEqualTo(1);
+
             CliRunner.Result sasInUrl = run(new CliRunner(), null, "rollback", "--snapshots", url + "?" + sas);
             assertThat(sasInUrl.exitCode()).isEqualTo(1);
             assertThat(sasInUrl.err()).contains("TOKENMETER_SNAPSHOTS_SAS");
