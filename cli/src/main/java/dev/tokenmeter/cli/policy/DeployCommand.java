@@ -108,18 +108,25 @@ final class DeployCommand implements Callable<Integer> {
                 .findFirst().map(c -> c.current() == null ? null
                         : ((ApimResource.NamedValue) c.current().resource()).value()).orElse(null);
         Snapshots snapshots = new Snapshots(snapshotsOption.open(env, arm.environmentFile(env)), service.id());
-        Snapshots.Attempt attempt = snapshots.begin(env.clock().instant(), previous, desired.version(), plan.pending());
+        Snapshots.Attempt attempt;
+        try {
+            attempt = snapshots.begin(env.clock().instant(), previous, desired.version(), plan.pending());
+        } catch (CliFailure e) {
+            throw new CliFailure(e.getMessage() + "; nothing was deployed", e);
+        }
         String saved = attempt.where();
         int done = 0;
         for (Plan.Change c : plan.pending()) {
+            ApimService.Deployed written;
             try {
-                attempt.applied(c, service.write(c.desired(), c.current() == null ? null : c.current().etag()));
+                written = service.write(c.desired(), c.current() == null ? null : c.current().etag());
             } catch (RuntimeException e) {
                 attempt.failed(e.getMessage());
                 throw new CliFailure(e.getMessage() + " (" + done + " of " + plan.pending().size()
                         + " changes were applied before this; the attempt is recorded as failed in " + saved
                         + ": deploy again to finish it; 'tokenmeter policy rollback' undoes the last completed deployment)", e);
             }
+            attempt.applied(c, written);
             done++;
             if (output == OutputFormat.table) {
                 out.println((c.action() == Plan.Action.CREATE ? "created " : "updated ") + c.key());
