@@ -45,7 +45,7 @@ public final class Table {
         StringBuilder line = new StringBuilder();
         for (int i = 0; i < cells.size(); i++) {
             String c = cells.get(i);
-            boolean numeric = c.matches("-?[0-9][0-9,.]*");
+            boolean numeric = c.matches("-?[0-9][0-9,.]*%?");
             String pad = " ".repeat(width[i] - c.length());
             line.append(numeric ? pad + c : c + pad);
             if (i < cells.size() - 1) {

@@ -20,6 +20,7 @@ public final class CliRunner {
     private final Map<String, String> variables = new HashMap<>();
     private Terminal terminal = Terminal.NONE;
     private TokenCredential credential = request -> Mono.just(new AccessToken("test-token", OffsetDateTime.now().plusHours(1)));
+    private Clock clock = Clock.systemUTC();
 
     /** Signs in with this credential instead of the static test token. */
     public CliRunner credential(TokenCredential credential) {
@@ -33,6 +34,12 @@ public final class CliRunner {
         return this;
     }
 
+    /** Runs at this time (for what depends on "now", such as reconcile's settle window). */
+    public CliRunner clock(Clock clock) {
+        this.clock = clock;
+        return this;
+    }
+
     public CliRunner env(String name, String value) {
         variables.put(name, value);
         return this;
@@ -42,7 +49,7 @@ public final class CliRunner {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         Environment env = new Environment(Map.copyOf(variables), new PrintWriter(out, true), new PrintWriter(err, true),
-                () -> this.credential, Clock.systemUTC(), terminal);
+                () -> this.credential, clock, terminal);
         int code = Main.run(env, args);
         return new Result(code, out.toString(), err.toString());
     }

@@ -58,6 +58,8 @@ class TemplateSchemaTest {
                 // issue 10: LLM logs exported to the diagnostic hub
                 "Microsoft.EventHub/namespaces/authorizationRules@2024-01-01",
                 "Microsoft.ApiManagement/service/diagnostics@2024-06-01-preview",
-                "Microsoft.Insights/diagnosticSettings@2021-05-01-preview");
+                "Microsoft.Insights/diagnosticSettings@2021-05-01-preview",
+                // issue 14: the workbook
+                "Microsoft.Insights/workbooks@2023-06-01");
     }
 }

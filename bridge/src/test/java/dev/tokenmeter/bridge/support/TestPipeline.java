@@ -56,6 +56,15 @@ public final class TestPipeline {
                 Duration.ofMillis(20), Duration.ofMillis(200));
     }
 
+    /**
+     * Batches that close only when full or on {@code flush()}: on a busy machine a 50 ms linger can close a batch
+     * midway through a test's submissions, so a test that names batch boundaries (and checkpoint positions) uses these.
+     */
+    public static PipelineSettings countedBatches(int batchEvents, int inFlight) {
+        return new PipelineSettings(batchEvents, 1024 * 1024, Duration.ofMinutes(10), inFlight,
+                Duration.ofMillis(20), Duration.ofMillis(200));
+    }
+
     /** Value of a Prometheus sample line, e.g. {@code tokenmeter_records_in_total}, or -1 when absent. */
     public double metric(String sample) {
         for (String line : registry.scrape().split("\n")) {

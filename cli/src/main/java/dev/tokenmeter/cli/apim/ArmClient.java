@@ -61,9 +61,7 @@ public final class ArmClient {
         this.endpoint = endpoint;
         this.scope = scope;
         this.pollInterval = pollInterval;
-        HttpPipelinePolicy auth = "https".equals(endpoint.getScheme())
-                ? new BearerTokenAuthenticationPolicy(credential, scope)
-                : loopbackBearer(endpoint, scope, credential);
+        HttpPipelinePolicy auth = bearer(endpoint, "--arm-endpoint", scope, credential);
         this.pipeline = new HttpPipelineBuilder()
                 .httpClient(HttpClient.createDefault())
                 .policies(new UserAgentPolicy("tokenmeter-cli"), new RequestIdPolicy(),
@@ -109,16 +107,26 @@ public final class ArmClient {
     }
 
     /**
+     * Bearer tokens for {@code scope} on requests to {@code endpoint}: https, or plain http on this machine only;
+     * {@code option} names where the endpoint came from in the error.
+     */
+    public static HttpPipelinePolicy bearer(URI endpoint, String option, String scope, TokenCredential credential) {
+        return "https".equals(endpoint.getScheme())
+                ? new BearerTokenAuthenticationPolicy(credential, scope)
+                : loopbackBearer(endpoint, option, scope, credential);
+    }
+
+    /**
      * azure-core's bearer policy refuses plain http, rightly. A local emulator or test server on this machine is the
      * one place plain http is acceptable, so the token is sent there, and nowhere else.
      */
-    private static HttpPipelinePolicy loopbackBearer(URI endpoint, String scope, TokenCredential credential) {
+    private static HttpPipelinePolicy loopbackBearer(URI endpoint, String option, String scope, TokenCredential credential) {
         try {
             if (!InetAddress.getByName(endpoint.getHost()).isLoopbackAddress()) {
-                throw new CliFailure("--arm-endpoint " + endpoint + " is plain http on another machine: use https");
+                throw new CliFailure(option + " " + endpoint + " is plain http on another machine: use https");
             }
         } catch (UnknownHostException e) {
-            throw new CliFailure("--arm-endpoint " + endpoint + ": unknown host " + endpoint.getHost());
+            throw new CliFailure(option + " " + endpoint + ": unknown host " + endpoint.getHost());
         }
         TokenRequestContext context = new TokenRequestContext().addScopes(scope);
         return (callContext, next) -> credential.getToken(context).flatMap(token -> {

@@ -27,7 +27,7 @@ import java.util.TreeSet;
 public record EnvironmentFile(Path file, String subscription, String resourceGroup, String service,
                               String armEndpoint, String armAudience, List<String> scopes, Logger logger,
                               String keyVaultIdentity, Map<String, Setting> namedValues, OpenMeter openmeter,
-                              String stateDir, String snapshots) {
+                              String stateDir, String snapshots, Monitoring monitoring) {
 
     /** The usage logger: managed identity (namespace, identity) or a connection string in a variable. */
     public record Logger(String eventHubNamespace, String eventHub, String identityClientId,
@@ -36,6 +36,13 @@ public record EnvironmentFile(Path file, String subscription, String resourceGro
 
     /** Where OpenMeter is; the token only as the name of the variable that holds it. */
     public record OpenMeter(String url, String tokenEnv) {
+    }
+
+    /**
+     * What {@code reconcile} reads Azure's own counts from: the Azure OpenAI account (resource id), the Log Analytics
+     * workspace (its workspace id, a GUID) and, for sovereign clouds, the Log Analytics endpoint.
+     */
+    public record Monitoring(String openaiAccount, String workspaceId, String logsEndpoint) {
     }
 
     /** A named value's setting: exactly one of value, keyVault (a secret URI) and env (a variable name). */
@@ -49,7 +56,7 @@ public record EnvironmentFile(Path file, String subscription, String resourceGro
     private record Raw(String subscription, String resourceGroup, String service, String armEndpoint,
                        String armAudience, List<String> scopes, Logger logger, String keyVaultIdentity,
                        Map<String, JsonNode> namedValues, OpenMeter openmeter, String stateDir,
-                       String snapshots) {
+                       String snapshots, Monitoring monitoring) {
     }
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
@@ -94,7 +101,7 @@ public record EnvironmentFile(Path file, String subscription, String resourceGro
         return new EnvironmentFile(file, raw.subscription(), raw.resourceGroup(), raw.service(), raw.armEndpoint(),
                 raw.armAudience(), raw.scopes() == null ? List.of() : List.copyOf(raw.scopes()), raw.logger(),
                 raw.keyVaultIdentity(), Map.copyOf(settings), raw.openmeter(), raw.stateDir(),
-                raw.snapshots());
+                raw.snapshots(), raw.monitoring());
     }
 
     /**

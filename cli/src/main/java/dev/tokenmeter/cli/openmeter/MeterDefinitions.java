@@ -10,8 +10,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The meters the bridge's events need, for each event mapping: sums of each token count grouped by model and
- * deployment (and token type for the per-token-type shape, OpenMeter's recommended LLM events).
+ * The meters the bridge's events need, for each event mapping: sums of each token count grouped by model,
+ * deployment, API, product, subscription and usage source (the per-token-type shape, OpenMeter's recommended LLM
+ * events, carries only model, deployment and token type).
  */
 public final class MeterDefinitions {
 
@@ -49,6 +50,14 @@ public final class MeterDefinitions {
         }
     }
 
+    /**
+     * The request mapping's groups: everything the bridge's events carry that a bill is split by. Team chargeback
+     * needs API, product and subscription; reconcile needs usage_source (exact or estimated). The user is the
+     * event's subject, which OpenMeter groups by without a definition.
+     */
+    public static final Map<String, String> REQUEST_GROUPS = Map.of("model", "$.model", "deployment", "$.deployment",
+            "api", "$.api", "product", "$.product", "subscription", "$.subscription", "usage_source", "$.usage_source");
+
     /** The token counts of the request mapping, in the order reports show them. */
     public static final List<String> REQUEST_FIELDS = List.of("prompt_tokens", "completion_tokens", "cached_tokens",
             "reasoning_tokens", "total_tokens");
@@ -63,8 +72,8 @@ public final class MeterDefinitions {
                     eventType, "$.tokens", Map.of("model", "$.model", "deployment", "$.deployment", "type", "$.type")));
         }
         return REQUEST_FIELDS.stream().map(f -> new Meter(prefix + "_" + f, title(f),
-                "Sum of " + f + " per request, by model and deployment", eventType, "$." + f,
-                Map.of("model", "$.model", "deployment", "$.deployment"))).toList();
+                "Sum of " + f + " per request, by model, deployment, API, product, subscription and usage source",
+                eventType, "$." + f, REQUEST_GROUPS)).toList();
     }
 
     public static String slugFor(String prefix, String field) {

@@ -19,7 +19,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "apply", mixinStandardHelpOptions = true,
-        description = {"Create the meters the bridge's events need (sums of each token count by model and deployment); idempotent.",
+        description = {"Create the meters the bridge's events need (sums of each token count by model, deployment, API, product,",
+                "subscription and usage source; by model, deployment and type for per-token-type); idempotent.",
+                "Name, description and grouping of an existing meter are updated in place.",
                 "A meter that exists with another event type, aggregation or value property cannot be changed in place:",
                 "it is reported and the exit code is 3."})
 final class MetersApplyCommand implements Callable<Integer> {

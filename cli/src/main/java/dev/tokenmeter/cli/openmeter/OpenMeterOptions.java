@@ -30,6 +30,11 @@ public final class OpenMeterOptions {
     @Mixin
     EnvOption environment;
 
+    /** The environment file {@code --env} names, for commands that take more than OpenMeter's settings from it. */
+    public Optional<EnvironmentFile> environmentFile(Environment env) {
+        return environment.load(env);
+    }
+
     public OpenMeterClient connect(Environment env) {
         Optional<EnvironmentFile> file = environment.load(env);
         return new OpenMeterClient(url(env, file), token(env, file));

@@ -39,7 +39,10 @@ class MetersApplyTest {
         assertThat(prompt.get("aggregation").asText()).isEqualTo("SUM");
         assertThat(prompt.get("eventType").asText()).isEqualTo("tokens");
         assertThat(prompt.get("valueProperty").asText()).isEqualTo("$.prompt_tokens");
-        assertThat(prompt.get("groupBy").toString()).isEqualTo("{\"deployment\":\"$.deployment\",\"model\":\"$.model\"}");
+        // team chargeback (API, product, subscription) and reconcile (usage_source) group by what the events carry
+        assertThat(prompt.get("groupBy").toString()).isEqualTo("{\"api\":\"$.api\",\"deployment\":\"$.deployment\","
+                + "\"model\":\"$.model\",\"product\":\"$.product\",\"subscription\":\"$.subscription\","
+                + "\"usage_source\":\"$.usage_source\"}");
         assertThat(first.out()).contains("created", "5 changed");
         assertThat(openmeter.requests()).allSatisfy(r ->
                 assertThat(r.header("Authorization")).isEqualTo("Bearer om-secret-token"));

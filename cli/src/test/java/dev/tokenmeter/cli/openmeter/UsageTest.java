@@ -105,4 +105,77 @@ class UsageTest {
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.err()).contains("--from yesterday");
     }
+
+    /** Every user's usage, as OpenMeter answers a query grouped by subject, product and model. */
+    private void answerTeams() {
+        String[][] rows = {
+                // subject, product, model, prompt, completion, cached
+                {"alice", "team-red", "gpt-4o-2024-08-06", "1000000", "100000", "0"},
+                {"alice", "team-red", "o3-mini", "1000000", "0", "0"},
+                {"bob", "team-blue", "gpt-4o-2024-08-06", "200000", "0", "0"},
+                {"carol", "team-green", "mystery-model", "5000000", "0", "0"}};
+        for (String field : MeterDefinitions.REQUEST_FIELDS) {
+            openmeter.route("GET", "/api/v1/meters/tokenmeter_" + field + "/query", r -> {
+                StringBuilder data = new StringBuilder();
+                for (String[] x : rows) {
+                    long v = switch (field) {
+                        case "prompt_tokens" -> Long.parseLong(x[3]);
+                        case "completion_tokens" -> Long.parseLong(x[4]);
+                        case "cached_tokens" -> Long.parseLong(x[5]);
+                        case "total_tokens" -> Long.parseLong(x[3]) + Long.parseLong(x[4]);
+                        default -> 0;
+                    };
+                    data.append(data.length() == 0 ? "" : ",").append("{\"value\":").append(v)
+                            .append(",\"windowStart\":\"2026-11-01T00:00:00Z\",\"windowEnd\":\"2026-12-01T00:00:00Z\",")
+                            .append("\"subject\":\"").append(x[0]).append("\",\"groupBy\":{\"product\":\"").append(x[1])
+                            .append("\",\"model\":\"").append(x[2]).append("\"}}");
+                }
+                return Reply.json(200, "{\"data\":[" + data + "]}");
+            });
+        }
+    }
+
+    @Test
+    void chargesBackPerProductForEveryUserPricingEachModelOfAProduct() {
+        answerTeams();
+        CliRunner.Result r = new CliRunner().run("usage", "--openmeter-url", openmeter.baseUri().toString(),
+                "--from", "2026-11-01", "--to", "2026-12-01", "--group-by", "product",
+                "--pricing", ProjectFiles.root().resolve("samples/pricing.json").toString(), "-o", "csv");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        // team-red: gpt-4o 1M * 2.50 + 0.1M * 10 = 3.50, o3-mini 1M * 1.10 = 1.10: 4.60 for the product
+        assertThat(r.out().lines().toList()).containsExactly(
+                "FROM,TO,PRODUCT,INPUT,CACHED,OUTPUT,REASONING,TOTAL,COST (USD)",
+                "2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,team-blue,200000,0,0,0,200000,0.5000",
+                "2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,team-green,5000000,0,0,0,5000000,",
+                "2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,team-red,2000000,0,100000,0,2100000,4.6000");
+        assertThat(r.err()).contains("no price for model mystery-model");
+        // every user (no subject filter); priced per model, so model is asked for too
+        assertThat(openmeter.requests()).allSatisfy(q -> assertThat(q.query()).doesNotContain("subject=")
+                .contains("groupBy=product", "groupBy=model"));
+        assertThat(openmeter.violations()).isEmpty();
+    }
+
+    @Test
+    void topUsersAreTheLargestFirst() {
+        answerTeams();
+        CliRunner.Result r = new CliRunner().run("usage", "--openmeter-url", openmeter.baseUri().toString(),
+                "--group-by", "user", "--top", "2", "-o", "json");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).containsSubsequence("\"user\" : \"carol\"", "\"totalTokens\" : 5000000",
+                "\"user\" : \"alice\"", "\"totalTokens\" : 2100000").doesNotContain("bob");
+        assertThat(openmeter.requests()).allSatisfy(q -> assertThat(q.query()).contains("groupBy=subject"));
+        assertThat(openmeter.violations()).isEmpty();
+    }
+
+    @Test
+    void groupsThePerTokenTypeEventsDoNotCarryAreAUsageError() {
+        CliRunner.Result r = new CliRunner().run("usage", "--openmeter-url", openmeter.baseUri().toString(),
+                "--mapping", "per-token-type", "--group-by", "product");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--group-by product", "request mapping");
+        CliRunner.Result top = new CliRunner().run("usage", "--openmeter-url", openmeter.baseUri().toString(), "--top", "0");
+        assertThat(top.exitCode()).isEqualTo(2);
+        assertThat(top.err()).contains("--top 0");
+        assertThat(openmeter.requests()).isEmpty();
+    }
 }

@@ -118,7 +118,7 @@ class BlobCheckpointStoreAzuriteTest {
         PartitionContext p0 = new PartitionContext(NAMESPACE, HUB, GROUP, "0");
         CollectingSink sink = new CollectingSink();
         EventHubsPartitions[] holder = new EventHubsPartitions[1];
-        TestPipeline t = new TestPipeline(sink, dir, TestPipeline.settings(10, 4), (p, pos) -> holder[0].safeToCheckpoint(p, pos));
+        TestPipeline t = new TestPipeline(sink, dir, TestPipeline.countedBatches(10, 4), (p, pos) -> holder[0].safeToCheckpoint(p, pos));
         EventHubsPartitions handlers = new EventHubsPartitions(t.pipeline, store, Duration.ofHours(1), Duration.ofMinutes(1));
         holder[0] = handlers;
         try {
@@ -155,7 +155,7 @@ class BlobCheckpointStoreAzuriteTest {
 
         // processor A: the batch holding event 40 is never acknowledged before A loses the partition
         EventHubsPartitions[] a = new EventHubsPartitions[1];
-        TestPipeline ta = new TestPipeline(sink, dir.resolve("a"), TestPipeline.settings(10, 4), (p, pos) -> a[0].safeToCheckpoint(p, pos));
+        TestPipeline ta = new TestPipeline(sink, dir.resolve("a"), TestPipeline.countedBatches(10, 4), (p, pos) -> a[0].safeToCheckpoint(p, pos));
         a[0] = new EventHubsPartitions(ta.pipeline, store, Duration.ofHours(1), Duration.ofMinutes(1));
         a[0].onInitialize(new InitializationContext(p0));
         sink.hold(Records.requestId(40));
@@ -169,7 +169,7 @@ class BlobCheckpointStoreAzuriteTest {
         assertThat(checkpoint.getSequenceNumber()).isEqualTo(39L);
         EventHubsPartitions[] b = new EventHubsPartitions[1];
         CollectingSink sinkB = new CollectingSink();
-        TestPipeline tb = new TestPipeline(sinkB, dir.resolve("b"), TestPipeline.settings(10, 4), (p, pos) -> b[0].safeToCheckpoint(p, pos));
+        TestPipeline tb = new TestPipeline(sinkB, dir.resolve("b"), TestPipeline.countedBatches(10, 4), (p, pos) -> b[0].safeToCheckpoint(p, pos));
         b[0] = new EventHubsPartitions(tb.pipeline, store, Duration.ofHours(1), Duration.ofMinutes(1));
         try {
             b[0].onInitialize(new InitializationContext(p0));

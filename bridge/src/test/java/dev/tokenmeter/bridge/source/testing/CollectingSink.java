@@ -21,6 +21,7 @@ public final class CollectingSink implements Sink {
     private final Set<String> held = ConcurrentHashMap.newKeySet();
     private final CountDownLatch release = new CountDownLatch(1);
     private final AtomicInteger heldBatches = new AtomicInteger();
+    private final AtomicInteger heldEvents = new AtomicInteger();
 
     public void hold(String id) {
         held.add(id);
@@ -28,6 +29,11 @@ public final class CollectingSink implements Sink {
 
     public void releaseAll() {
         release.countDown();
+    }
+
+    /** Events in the batches waiting right now: batch boundaries follow the linger time, so tests cannot assume them. */
+    public int heldEvents() {
+        return heldEvents.get();
     }
 
     /** Batches waiting on a held id right now. */
@@ -39,12 +45,15 @@ public final class CollectingSink implements Sink {
     public SendResult send(List<OutgoingEvent> batch) throws InterruptedException {
         for (OutgoingEvent e : batch) {
             if (held.contains(e.id())) {
+                heldEvents.addAndGet(batch.size());
                 heldBatches.incrementAndGet();
                 try {
                     release.await();
                 } finally {
                     heldBatches.decrementAndGet();
+                    heldEvents.addAndGet(-batch.size());
                 }
+                break;
             }
         }
         for (OutgoingEvent e : batch) {
