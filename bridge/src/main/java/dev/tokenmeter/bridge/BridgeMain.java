@@ -451,11 +451,28 @@ public final class BridgeMain implements Callable<Integer> {
         return cs == null || cs.isBlank() ? null : EventHubsConnectionString.parse(cs).fullyQualifiedNamespace();
     }
 
+    /** The build's version and commit, and the policy set it was built with (whose usage records it reads). */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String version = BridgeMain.class.getPackage().getImplementationVersion();
-            return new String[]{"tokenmeter-bridge " + (version != null ? version : "(development build)")};
+            java.util.Properties p = new java.util.Properties();
+            String set = "unknown";
+            try (java.io.InputStream in = BridgeMain.class.getResourceAsStream("version.properties");
+                 java.io.InputStream manifest = BridgeMain.class.getResourceAsStream("policy-set.json")) {
+                if (in != null) {
+                    p.load(in);
+                }
+                if (manifest != null) {
+                    com.fasterxml.jackson.databind.JsonNode m = new com.fasterxml.jackson.databind.ObjectMapper().readTree(manifest);
+                    set = m.path("name").asText() + " " + m.path("version").asText();
+                }
+            } catch (java.io.IOException e) {
+                // the version is informative: a jar without it still runs
+            }
+            String commit = p.getProperty("commit", "unknown");
+            return new String[]{"tokenmeter-bridge " + p.getProperty("version", "(development build)") + " (commit "
+                    + (commit.matches("[0-9a-f]{7,40}") ? commit : "unknown") + ")",
+                    "policy set: " + set + " (built with it; reads usage records v1 and v2)"};
         }
     }
 }

@@ -21,7 +21,7 @@ public final class Main {
         PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
         // DefaultAzureCredential is built only when a command talks to Azure: offline commands stay fast
         Environment env = new Environment(System.getenv(), out, err,
-                () -> new DefaultAzureCredentialBuilder().build(), Clock.systemUTC());
+                () -> new DefaultAzureCredentialBuilder().build(), Clock.systemUTC(), Terminal.system());
         System.exit(run(env, args));
     }
 

@@ -10,7 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 
-/** The CLI's build version, and the version of the policy set it would deploy from here. */
+/** The CLI's build version and commit, and the version of the policy set it would deploy from here. */
 public final class Version implements IVersionProvider {
 
     private final Environment env;
@@ -41,6 +41,13 @@ public final class Version implements IVersionProvider {
         } else {
             set = "none in " + dir + " (TOKENMETER_POLICY_DIR names it)";
         }
-        return new String[]{"tokenmeter " + p.getProperty("version", "(development build)"), "policy set: " + set};
+        return new String[]{"tokenmeter " + p.getProperty("version", "(development build)") + " (commit "
+                + commit(p) + ")", "policy set: " + set};
+    }
+
+    /** The build writes the commit it was made from, or "unknown" where it had no git (a source tarball). */
+    static String commit(Properties p) {
+        String commit = p.getProperty("commit", "unknown");
+        return commit.matches("[0-9a-f]{7,40}") ? commit : "unknown";
     }
 }

@@ -18,6 +18,7 @@ public final class CliRunner {
     }
 
     private final Map<String, String> variables = new HashMap<>();
+    private Terminal terminal = Terminal.NONE;
 
     /**
      * Like main, the commands see this process's PATH (validate finds Mono's compiler through it) and the build's
@@ -39,6 +40,12 @@ public final class CliRunner {
         return this;
     }
 
+    /** Runs as if at this terminal (by default there is none, as in CI). */
+    public CliRunner terminal(Terminal terminal) {
+        this.terminal = terminal;
+        return this;
+    }
+
     /** Runs at this time (for what depends on "now", such as reconcile's settle window). */
     public CliRunner clock(Clock clock) {
         this.clock = clock;
@@ -54,7 +61,7 @@ public final class CliRunner {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         Environment env = new Environment(Map.copyOf(variables), new PrintWriter(out, true), new PrintWriter(err, true),
-                () -> this.credential, clock);
+                () -> this.credential, clock, terminal);
         int code = Main.run(env, args);
         return new Result(code, out.toString(), err.toString());
     }

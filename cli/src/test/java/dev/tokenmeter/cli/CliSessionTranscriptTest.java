@@ -49,11 +49,12 @@ class CliSessionTranscriptTest {
                 .env("TOKENMETER_ENVIRONMENTS_DIR", tmp.resolve("environments").toString());
         List<String> args = List.of(commandLine.split(" +"));
         CliRunner.Result r = runner.run(args.stream().map(a -> a.startsWith("samples/") || a.equals("policies")
-                ? ROOT.resolve(a).toString() : a.equals("dead-letters") ? tmp.resolve(a).toString() : a).toArray(String[]::new));
+                ? ROOT.resolve(a).toString() : a.equals("dead-letters") || a.startsWith("pulled")
+                ? tmp.resolve(a).toString() : a).toArray(String[]::new));
         // shown as a user in the repository root would see it
         transcript.append("$ ./tokenmeter ").append(commandLine).append('\n')
-                .append(r.out().replace(openmeter.baseUri().toString(), "https://openmeter.cloud")
-                        .replace(ROOT.toString() + "/", "")).append(r.err());
+                .append((r.out() + r.err()).replace(openmeter.baseUri().toString(), "https://openmeter.cloud")
+                        .replace(ROOT.toString() + "/", "").replace(tmp.resolve("pulled").toString(), "pulled"));
         if (r.exitCode() != 0) {
             transcript.append("$ echo $?\n").append(r.exitCode()).append('\n');
         }
@@ -91,7 +92,6 @@ class CliSessionTranscriptTest {
         }
         assertThat(step("policy deploy --scope api:azure-openai --eventhub-namespace ehns-contoso.servicebus.windows.net"
                 + " --eventhub apim-usage").exitCode()).isEqualTo(1);
-        assertThat(step("policy deploy --env contoso --dry-run").exitCode()).isZero();
         assertThat(step("policy deploy --env contoso").exitCode()).isZero();
         assertThat(step("policy diff --env contoso").exitCode()).isZero();
 
@@ -100,7 +100,17 @@ class CliSessionTranscriptTest {
         ObjectNode changed = arm.properties(limits).orElseThrow().put("value", "50000");
         arm.changeOnServer(limits, changed);
         assertThat(step("policy diff --env contoso").exitCode()).isEqualTo(3);
+        assertThat(step("policy deploy --env contoso --dry-run").exitCode()).isEqualTo(3);
         assertThat(step("policy status --env contoso").exitCode()).isZero();
+
+        // what the service runs, as a folder: validated and compared like the repository's set
+        assertThat(step("policy pull pulled --env contoso").exitCode()).isZero();
+        assertThat(step("policy validate pulled").exitCode()).isZero();
+        assertThat(step("policy diff --dir pulled --env pulled/environment.yaml").exitCode()).isZero();
+
+        // rolling back would undo the portal change unseen: refused, naming it, until --force
+        assertThat(step("policy rollback --env contoso").exitCode()).isEqualTo(1);
+        assertThat(step("policy rollback --env contoso --force --dry-run").exitCode()).isEqualTo(3);
 
         assertThat(step("openmeter meters apply").exitCode()).isZero();
         assertThat(step("openmeter meters apply").exitCode()).isZero();

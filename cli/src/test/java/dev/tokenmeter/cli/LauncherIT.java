@@ -23,7 +23,11 @@ class LauncherIT {
 
     private static Run launch(Path tmp, String... args) throws IOException, InterruptedException {
         assertThat(Path.of(System.getProperty("tokenmeter.cliJar"))).as("the shaded jar built by package").exists();
-        List<String> command = new ArrayList<>(List.of(ROOT.resolve("tokenmeter").toString()));
+        return run(tmp, "tokenmeter", args);
+    }
+
+    private static Run run(Path tmp, String launcher, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(ROOT.resolve(launcher).toString()));
         command.addAll(List.of(args));
         Path out = tmp.resolve("out.txt");
         Path err = tmp.resolve("err.txt");
@@ -42,7 +46,7 @@ class LauncherIT {
     void helpListsTheCommandsAndExitCodes(@TempDir Path tmp) throws Exception {
         Run r = launch(tmp, "--help");
         assertThat(r.exitCode()).as(r.err()).isZero();
-        assertThat(r.out()).contains("policy", "openmeter", "usage", "generate-completion", "3  drift found");
+        assertThat(r.out()).contains("policy", "openmeter", "usage", "generate-completion", "3  differences: drift found", "changes pending");
     }
 
     @Test
@@ -75,5 +79,38 @@ class LauncherIT {
         Run r = launch(tmp, "generate-completion");
         assertThat(r.exitCode()).isZero();
         assertThat(r.out()).contains("complete -F", "tokenmeter");
+    }
+
+    /** The commit the build saw: git's answer in this checkout (a clone or a worktree), or unknown without git. */
+    private static String expectedCommit(Path tmp) throws IOException, InterruptedException {
+        Path out = tmp.resolve("git.txt");
+        try {
+            Process git = new ProcessBuilder("git", "rev-parse", "--short=12", "HEAD").directory(ROOT.toFile())
+                    .redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            assertThat(git.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            String head = Files.readString(out).strip();
+            return git.exitValue() == 0 && head.matches("[0-9a-f]{12}") ? head : "unknown";
+        } catch (IOException noGit) {
+            return "unknown";
+        }
+    }
+
+    @Test
+    void bothLaunchersNameTheirVersionCommitAndPolicySet(@TempDir Path tmp) throws Exception {
+        String commit = expectedCommit(tmp);
+        String setVersion = dev.tokenmeter.policies.manifest.ManifestLoader.load(ROOT.resolve("policies")).version();
+        Run cli = launch(tmp, "--version");
+        assertThat(cli.exitCode()).as(cli.err()).isZero();
+        assertThat(cli.out()).contains("tokenmeter 0.", "(commit " + commit + ")", "policy set: tokenmeter " + setVersion + " in policies");
+
+        Path bridgeJar;
+        try (var jars = Files.list(ROOT.resolve("bridge/target"))) {
+            bridgeJar = jars.filter(f -> f.getFileName().toString().matches("tokenmeter-bridge-.*-all\\.jar")).findFirst().orElse(null);
+        }
+        assertThat(bridgeJar).as("the bridge's shaded jar, built by package in the same reactor").isNotNull();
+        Run bridge = run(tmp, "tokenmeter-bridge", "--version");
+        assertThat(bridge.exitCode()).as(bridge.err()).isZero();
+        assertThat(bridge.out()).contains("tokenmeter-bridge 0.", "(commit " + commit + ")",
+                "policy set: tokenmeter " + setVersion + " (built with it; reads usage records v1 and v2)");
     }
 }

@@ -74,7 +74,7 @@ class OutputTest {
         CliRunner.Result r = new CliRunner().env("TOKENMETER_POLICY_DIR", POLICIES.toString()).run("--version");
         assertThat(r.exitCode()).isZero();
         String setVersion = ManifestLoader.load(POLICIES).version();
-        assertThat(r.out()).containsPattern("tokenmeter [0-9]+\\.[0-9]+\\.[0-9]+")
+        assertThat(r.out()).containsPattern("tokenmeter [0-9]+\\.[0-9]+\\.[0-9]+\\S* \\(commit ([0-9a-f]{12}|unknown)\\)")
                 .contains("policy set: tokenmeter " + setVersion + " in " + POLICIES);
     }
 }

@@ -83,6 +83,33 @@ public final class ApimService {
         return serviceId;
     }
 
+    public Target target() {
+        return target;
+    }
+
+    /**
+     * The ids of every resource of a kind on the service (named values, loggers, fragments), page by page: a
+     * collection answers with a nextLink while there is more, and $skip asks for the rest.
+     */
+    public List<String> names(ResourceKey.Kind kind) {
+        String collection = switch (kind) {
+            case NAMED_VALUE -> "/namedValues";
+            case LOGGER -> "/loggers";
+            case FRAGMENT -> "/policyFragments";
+            case POLICY -> throw new IllegalArgumentException("policies are read per scope");
+        };
+        List<String> names = new java.util.ArrayList<>();
+        while (true) {
+            JsonNode page = arm.list(serviceId + collection, names.isEmpty() ? Map.of()
+                    : Map.of("$skip", String.valueOf(names.size()))).body();
+            int before = names.size();
+            page.path("value").forEach(v -> names.add(v.path("name").asText()));
+            if (page.path("nextLink").asText("").isBlank() || names.size() == before) {
+                return List.copyOf(names);
+            }
+        }
+    }
+
     public Optional<Deployed> read(ResourceKey key) {
         // policies and fragments are read as rawxml, the format they are written in
         Map<String, String> query = key.kind() == ResourceKey.Kind.POLICY || key.kind() == ResourceKey.Kind.FRAGMENT

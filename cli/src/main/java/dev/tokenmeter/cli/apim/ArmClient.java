@@ -147,7 +147,12 @@ public final class ArmClient {
 
     /** GET of a collection: a 404 means its parent does not exist and is thrown as an {@link ArmException}. */
     public Answer list(String path) {
-        return answer(HttpMethod.GET, path, send(HttpMethod.GET, path, Map.of(), null, null));
+        return list(path, Map.of());
+    }
+
+    /** A page of a collection ($skip, $top, $filter as the descriptions document them). */
+    public Answer list(String path, Map<String, String> query) {
+        return answer(HttpMethod.GET, path, send(HttpMethod.GET, path, query, null, null));
     }
 
     /** PUT, conditional when {@code ifMatch} is given; waits for a long-running operation to finish. */

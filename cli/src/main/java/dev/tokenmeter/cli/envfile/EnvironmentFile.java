@@ -27,7 +27,7 @@ import java.util.TreeSet;
 public record EnvironmentFile(Path file, String subscription, String resourceGroup, String service,
                               String armEndpoint, String armAudience, List<String> scopes, Logger logger,
                               String keyVaultIdentity, Map<String, Setting> namedValues, OpenMeter openmeter,
-                              String stateDir, Monitoring monitoring) {
+                              String stateDir, String snapshots, Monitoring monitoring) {
 
     /** The usage logger: managed identity (namespace, identity) or a connection string in a variable. */
     public record Logger(String eventHubNamespace, String eventHub, String identityClientId,
@@ -56,7 +56,7 @@ public record EnvironmentFile(Path file, String subscription, String resourceGro
     private record Raw(String subscription, String resourceGroup, String service, String armEndpoint,
                        String armAudience, List<String> scopes, Logger logger, String keyVaultIdentity,
                        Map<String, JsonNode> namedValues, OpenMeter openmeter, String stateDir,
-                       Monitoring monitoring) {
+                       String snapshots, Monitoring monitoring) {
     }
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
@@ -100,7 +100,8 @@ public record EnvironmentFile(Path file, String subscription, String resourceGro
         }
         return new EnvironmentFile(file, raw.subscription(), raw.resourceGroup(), raw.service(), raw.armEndpoint(),
                 raw.armAudience(), raw.scopes() == null ? List.of() : List.copyOf(raw.scopes()), raw.logger(),
-                raw.keyVaultIdentity(), Map.copyOf(settings), raw.openmeter(), raw.stateDir(), raw.monitoring());
+                raw.keyVaultIdentity(), Map.copyOf(settings), raw.openmeter(), raw.stateDir(),
+                raw.snapshots(), raw.monitoring());
     }
 
     /**

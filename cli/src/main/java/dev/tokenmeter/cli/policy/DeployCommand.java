@@ -12,14 +12,14 @@ import dev.tokenmeter.cli.apim.ApimResource;
 import dev.tokenmeter.cli.apim.ApimService;
 import dev.tokenmeter.cli.apim.ArmOptions;
 import dev.tokenmeter.cli.apim.ResourceKey;
-import dev.tokenmeter.policies.validate.PolicySetValidator;
-import dev.tokenmeter.policies.validate.ValidationResult;
+import dev.tokenmeter.policies.validate.ExpressionCompilation;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "deploy", mixinStandardHelpOptions = true,
@@ -35,8 +35,10 @@ final class DeployCommand implements Callable<Integer> {
     @Mixin
     PolicySetOptions set;
     @Mixin
-    StateDirOption state;
-    @Option(names = "--dry-run", description = "Print the plan and change nothing.")
+    SnapshotsOption snapshotsOption;
+    @Option(names = {"-y", "--yes"}, description = "Do not ask for confirmation at a terminal (without one nothing is asked).")
+    boolean yes;
+    @Option(names = "--dry-run", description = "Print the plan with a diff per resource (secrets masked) and change nothing; exit 3 when changes are pending.")
     boolean dryRun;
     @Option(names = "--allow-placeholders", description = "Deploy even when a named value would keep the manifest's placeholder (the nil tenant id, replace-with-...): for a test service only.")
     boolean allowPlaceholders;
@@ -61,11 +63,16 @@ final class DeployCommand implements Callable<Integer> {
         ApimService service = arm.connect(env);
         // what 'policy validate' rejects, APIM rejects too, halfway through a deployment: refuse before any request
         Path dir = set.directory(env);
-        ValidationResult validation = PolicySetValidator.validate(dir);
-        if (!validation.passed()) {
-            validation.findings().forEach(f -> env.err().println(dir.resolve(f.file()) + ":" + f.line() + ": ["
-                    + f.ruleId() + "] " + f.message() + ". Fix: " + f.fix()));
-            throw new CliFailure("deploy refused: the policy set in " + dir + " has " + validation.findings().size()
+        PolicyFileCheck.Checked checked = PolicyFileCheck.validate(dir, set.policyFile,
+                ExpressionCompilation.fromEnvironment(env.variables()));
+        checked.notes().forEach(n -> env.err().println("note: " + n));
+        List<PolicyFileCheck.Located> findings = checked.findings();
+        if (!findings.isEmpty()) {
+            findings.forEach(l -> env.err().println(l.file() + ":" + l.finding().line()
+                    + (l.finding().column() > 0 ? ":" + l.finding().column() : "") + ": [" + l.finding().ruleId()
+                    + "] " + l.finding().message() + ". Fix: " + l.finding().fix()));
+            throw new CliFailure("deploy refused: " + (set.policyFile == null ? "the policy set in " + dir
+                    : "the policy set in " + dir + " with --policy " + set.policyFile) + " has " + findings.size()
                     + " problem(s), listed above; fix them ('tokenmeter policy validate " + dir + "') and deploy again");
         }
         DesiredSet desired = set.desired(env, arm.environmentFile(env));
@@ -78,7 +85,8 @@ final class DeployCommand implements Callable<Integer> {
         }
         Plan plan = Plan.of(service, desired);
         PrintWriter out = env.out();
-        if (dryRun || output == OutputFormat.json) {
+        boolean ask = !dryRun && !yes && !plan.pending().isEmpty() && env.terminal().interactive();
+        if (dryRun || ask || output == OutputFormat.json) {
             printPlan(plan, service, out);
         }
         if (!plan.missingLoggers().isEmpty()) {
@@ -90,32 +98,47 @@ final class DeployCommand implements Callable<Integer> {
             if (output == OutputFormat.table) {
                 out.println(plan.pending().isEmpty()
                         ? "Nothing to change: " + service.id() + " already runs policy set " + desired.name() + " " + desired.version() + "."
-                        : "Dry run: nothing was changed.");
+                        : "Dry run: nothing was changed; " + plan.pending().size()
+                        + (plan.pending().size() == 1 ? " change" : " changes") + " pending.");
             }
             out.flush();
-            return ExitCode.OK;
+            return plan.pending().isEmpty() ? ExitCode.OK : ExitCode.DRIFT;
+        }
+        if (ask) {
+            Confirmation.require(env, "Apply " + (plan.pending().size() == 1 ? "this change" : "these "
+                    + plan.pending().size() + " changes") + " to " + service.id() + "?");
         }
         String previous = plan.changes().stream()
                 .filter(c -> c.key().equals(new ResourceKey(ResourceKey.Kind.NAMED_VALUE, PolicySetOptions.VERSION_NAMED_VALUE)))
                 .findFirst().map(c -> c.current() == null ? null
                         : ((ApimResource.NamedValue) c.current().resource()).value()).orElse(null);
-        Snapshots snapshots = new Snapshots(state.resolve(env, arm.environmentFile(env)), service.id());
-        Path saved = snapshots.save(env.clock().instant(), service.id(), previous, desired.version(), plan.pending());
+        Snapshots snapshots = new Snapshots(snapshotsOption.open(env, arm.environmentFile(env)), service.id());
+        Snapshots.Attempt attempt;
+        try {
+            attempt = snapshots.begin(env.clock().instant(), previous, desired.version(), plan.pending());
+        } catch (CliFailure e) {
+            throw new CliFailure(e.getMessage() + "; nothing was deployed", e);
+        }
+        String saved = attempt.where();
         int done = 0;
         for (Plan.Change c : plan.pending()) {
+            ApimService.Deployed written;
             try {
-                service.write(c.desired(), c.current() == null ? null : c.current().etag());
-            } catch (CliFailure e) {
+                written = service.write(c.desired(), c.current() == null ? null : c.current().etag());
+            } catch (RuntimeException e) {
+                attempt.failed(e.getMessage());
                 throw new CliFailure(e.getMessage() + " (" + done + " of " + plan.pending().size()
-                        + " changes were applied before this; 'tokenmeter policy rollback' restores the state saved in "
-                        + saved + ")", e);
+                        + " changes were applied before this; the attempt is recorded as failed in " + saved
+                        + ": deploy again to finish it; 'tokenmeter policy rollback' undoes the last completed deployment)", e);
             }
+            attempt.applied(c, written);
             done++;
             if (output == OutputFormat.table) {
                 out.println((c.action() == Plan.Action.CREATE ? "created " : "updated ") + c.key());
                 out.flush();
             }
         }
+        attempt.completed();
         if (output == OutputFormat.table) {
             out.println("Deployed policy set " + desired.name() + " " + desired.version() + " to " + service.id()
                     + ": " + done + " changed, " + (plan.changes().size() - done) + " unchanged. Previous state saved for rollback in "
@@ -133,7 +156,10 @@ final class DeployCommand implements Callable<Integer> {
             root.put("dryRun", dryRun);
             ArrayNode changes = root.putArray("changes");
             for (Plan.Change c : plan.changes()) {
-                changes.addObject().put("resource", c.key().toString()).put("action", c.action().name().toLowerCase());
+                ObjectNode change = changes.addObject().put("resource", c.key().toString()).put("action", c.action().name().toLowerCase());
+                if (c.action() != Plan.Action.UNCHANGED) {
+                    change.put("diff", c.diff());
+                }
             }
             plan.missingLoggers().forEach(l -> changes.addObject().put("resource", "logger " + l).put("action", "missing"));
             out.println(MAPPER.writeValueAsString(root));
@@ -145,6 +171,9 @@ final class DeployCommand implements Callable<Integer> {
         }
         for (String l : plan.missingLoggers()) {
             out.println(String.format("  %-9s logger %s (not managed without --eventhub options)", "missing", l));
+        }
+        for (Plan.Change c : plan.pending()) {
+            out.print(c.diff());
         }
         out.flush();
     }

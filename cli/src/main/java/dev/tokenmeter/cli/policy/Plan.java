@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli.policy;
 
+import dev.tokenmeter.cli.CliFailure;
 import dev.tokenmeter.cli.apim.ApimResource;
 import dev.tokenmeter.cli.apim.ApimService;
 import dev.tokenmeter.cli.apim.ResourceKey;
@@ -19,7 +20,13 @@ record Plan(DesiredSet set, List<Change> changes, List<String> missingLoggers) {
     record Change(ResourceKey key, Action action, ApimResource desired, ApimService.Deployed current) {
         String diff() {
             String before = current == null ? "" : current.resource().reviewText();
-            return UnifiedDiff.of("deployed/" + key, before, "local/" + key, desired.reviewText());
+            String after = desired.reviewText();
+            if (action == Action.UPDATE && before.equals(after)) {
+                // only a plain secret's value differs (listValue said so): name the change, never the values
+                before = "secret: (deployed value, not shown)";
+                after = "secret: (new value, not shown)";
+            }
+            return UnifiedDiff.of("deployed/" + key, before, "local/" + key, after);
         }
     }
 
@@ -27,8 +34,18 @@ record Plan(DesiredSet set, List<Change> changes, List<String> missingLoggers) {
         service.requireTargets(set.resources().stream().filter(r -> r instanceof ApimResource.Policy)
                 .map(r -> ((ApimResource.Policy) r).scope()).toList());
         List<Change> changes = new ArrayList<>();
-        for (ApimResource desired : set.resources()) {
-            Optional<ApimService.Deployed> current = service.read(desired.key());
+        for (ApimResource wanted : set.resources()) {
+            Optional<ApimService.Deployed> current = service.read(wanted.key());
+            ApimResource desired = wanted;
+            if (set.mergePolicies() && wanted instanceof ApimResource.Policy p && current.isPresent()) {
+                String theirs = ((ApimResource.Policy) current.get().resource()).value();
+                try {
+                    desired = new ApimResource.Policy(p.scope(), ApiPolicyMerge.merge(theirs, p.value(), set.ownFragments()));
+                } catch (CliFailure e) {
+                    throw new CliFailure("policy " + p.scope() + ": " + e.getMessage()
+                            + "; fix it on the service, or deploy a complete document with --policy FILE", e);
+                }
+            }
             Action action = current.isEmpty() ? Action.CREATE
                     : same(service, desired, current.get().resource()) ? Action.UNCHANGED : Action.UPDATE;
             changes.add(new Change(desired.key(), action, desired, current.orElse(null)));

@@ -30,6 +30,9 @@ public final class PolicySetOptions {
     @Option(names = "--scope", paramLabel = "SCOPE", description = "Where the set's policy document goes: global, product:ID, api:ID or operation:API_ID/OPERATION_ID. Repeatable. Without it only fragments, named values and the logger are managed.")
     List<String> scopes = new ArrayList<>();
 
+    @Option(names = "--policy", paramLabel = "FILE", description = "Deploy this complete policy document at --scope instead of adding the set's include-fragment lines to the policy the scope has (validated with the set first).")
+    Path policyFile;
+
     @Option(names = "--set", paramLabel = "NAME=VALUE", description = "Value of a named value (default: the manifest's default). Repeatable.")
     Map<String, String> values = new LinkedHashMap<>();
 
@@ -147,13 +150,20 @@ public final class PolicySetOptions {
             resources.add(new ApimResource.Fragment(f.id(), f.description(), read(d.resolve(f.file()))));
         }
         List<PolicyScope> parsedScopes = parseScopes(file);
-        if (!parsedScopes.isEmpty() && m.policies().isEmpty()) {
+        if (policyFile != null && parsedScopes.isEmpty()) {
+            throw new CliFailure("--policy " + policyFile + ": name the scope it goes to with --scope (or scopes in the --env file)");
+        }
+        if (!parsedScopes.isEmpty() && m.policies().isEmpty() && policyFile == null) {
             throw new CliFailure("--scope " + parsedScopes.get(0) + ": the policy set has no policy document to deploy");
         }
+        String document = policyFile != null ? read(policyFile) : parsedScopes.isEmpty() ? null
+                : read(d.resolve(m.policies().get(0).file()));
         for (PolicyScope s : parsedScopes) {
-            resources.add(new ApimResource.Policy(s, read(d.resolve(m.policies().get(0).file()))));
+            resources.add(new ApimResource.Policy(s, document));
         }
-        return new DesiredSet(m.name(), m.version(), resources, unmanagedLoggers, placeholders);
+        return new DesiredSet(m.name(), m.version(), resources, unmanagedLoggers, placeholders,
+                m.fragments().stream().map(PolicySetManifest.FragmentDecl::id).collect(java.util.stream.Collectors.toSet()),
+                policyFile == null);
     }
 
     /** The scopes of --scope, or else of the environment file. */

@@ -130,7 +130,8 @@ class EnvironmentsTest {
         Files.writeString(file, Files.readString(file).replace("{env: PROD_OPENMETER_TOKEN}",
                 "{keyVault: https://kv-ai.vault.azure.net/secrets/openmeter-token}"));
         CliRunner.Result r = policy("deploy", "--env", "prod", "--dry-run");
-        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(3);
+        assertThat(r.out()).contains("+key vault: https://kv-ai.vault.azure.net/secrets/openmeter-token");
         CliRunner.Result deployed = policy("deploy", "--env", "prod");
         assertThat(deployed.exitCode()).as(deployed.err()).isZero();
         assertThat(arm.properties(SERVICE + "/namedValues/tokenmeter-openmeter-token").orElseThrow()

@@ -102,8 +102,12 @@ class PolicyLifecycleTest {
         // the rollback restores what the upgrade replaced: the fragment as it had drifted
         assertThat(arm.properties(SERVICE + "/policyFragments/tm-limits").orElseThrow().get("value").asText())
                 .contains("estimate-prompt-tokens=\"false\"");
-        // one step further back: before the first deployment, nothing of the set existed
-        assertThat(run(v2, "rollback").out()).contains("deleted   policy api:azure-openai", "its state before the policy set");
+        // one step further back: the fragment the first deployment created was changed on the server since, so
+        // rollback will not delete it unasked; with --force it goes back to before the first deployment
+        CliRunner.Result refused = run(v2, "rollback");
+        assertThat(refused.exitCode()).isEqualTo(1);
+        assertThat(refused.err()).contains("rollback refused", "fragment tm-limits (content changed)", "--force");
+        assertThat(run(v2, "rollback", "--force").out()).contains("deleted   policy api:azure-openai", "its state before the policy set");
         assertThat(arm.resourceIds()).isEmpty();
         assertThat(run(v2, "rollback").err()).contains("no deployment to roll back");
 
@@ -129,9 +133,9 @@ class PolicyLifecycleTest {
         Path v1 = tmp.resolve("v1");
         PolicySetFixture.write(v1, "1.0.0", PolicySetFixture.NO_LIMITS);
         CliRunner.Result plan = run(v1, "deploy", "--dry-run");
-        assertThat(plan.exitCode()).as(plan.err()).isZero();
+        assertThat(plan.exitCode()).as(plan.err()).isEqualTo(3);
         assertThat(plan.out()).contains("create    fragment tm-identity", "create    policy api:azure-openai",
-                "Dry run: nothing was changed.");
+                "Dry run: nothing was changed; 6 changes pending.");
         assertThat(arm.resourceIds()).isEmpty();
         assertThat(arm.violations()).isEmpty();
     }

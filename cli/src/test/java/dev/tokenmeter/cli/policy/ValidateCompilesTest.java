@@ -90,9 +90,33 @@ class ValidateCompilesTest {
                     "--service", "apim-ai", "--arm-endpoint", arm.baseUri().toString(), "--dir", set.toString(),
                     "--state-dir", tmp.resolve("state").toString(), "--eventhub-namespace", "ns.servicebus.windows.net",
                     "--eventhub", "usage", "--scope", "api:azure-openai");
+            Path fragment = set.resolve("fragments/tm-limits.xml");
+            List<String> lines = Files.readAllLines(fragment);
+            int line = lines.indexOf("\t\tint tokens = context.Request.Method;") + 1;
+            int column = lines.get(line - 1).indexOf("Method") + 1;
             assertThat(r.exitCode()).isEqualTo(1);
-            assertThat(r.err()).contains("tm-limits.xml:", "[expression-compiles] C# error CS0029", "deploy refused");
+            assertThat(r.err()).contains(fragment + ":" + line + ":" + column + ": [expression-compiles] C# error CS0029",
+                    "deploy refused");
             assertThat(arm.requests()).isEmpty();
+        }
+    }
+
+    @Test
+    void deployWithoutMonoSaysTheExpressionsWereNotCompiled() throws Exception {
+        Path set = tmp.resolve("set");
+        PolicySetFixture.write(set, "1.0.0", PolicySetFixture.NO_LIMITS);
+        Path emptyPath = Files.createDirectory(tmp.resolve("bin"));
+        String sub = "00000000-0000-0000-0000-000000000001";
+        try (ArmContractServer arm = ArmContractServer.start().withService("/subscriptions/" + sub
+                + "/resourceGroups/rg-ai/providers/Microsoft.ApiManagement/service/apim-ai", "/apis/azure-openai")) {
+            CliRunner.Result r = new CliRunner().env("PATH", emptyPath.toString()).run("policy", "deploy",
+                    "--subscription", sub, "--resource-group", "rg-ai", "--service", "apim-ai",
+                    "--arm-endpoint", arm.baseUri().toString(), "--dir", set.toString(),
+                    "--state-dir", tmp.resolve("state").toString(), "--eventhub-namespace", "ns.servicebus.windows.net",
+                    "--eventhub", "usage", "--scope", "api:azure-openai", "--dry-run", "--allow-placeholders");
+            assertThat(r.exitCode()).as(r.out() + r.err()).isEqualTo(3);
+            assertThat(r.err()).contains("note: expressions not compiled: mcs, mono or Newtonsoft.Json not found");
+            assertThat(arm.violations()).isEmpty();
         }
     }
 }
