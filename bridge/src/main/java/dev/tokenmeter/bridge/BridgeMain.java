@@ -1,5 +1,8 @@
 package dev.tokenmeter.bridge;
 
+import dev.tokenmeter.bridge.deadletter.BlobDeadLetterStore;
+import dev.tokenmeter.bridge.deadletter.DeadLetterContainer;
+import dev.tokenmeter.bridge.deadletter.DeadLetterStore;
 import dev.tokenmeter.bridge.deadletter.DirectoryDeadLetterStore;
 import dev.tokenmeter.bridge.join.JoinMetrics;
 import dev.tokenmeter.bridge.join.JoinSettings;
@@ -124,11 +127,11 @@ public final class BridgeMain implements Callable<Integer> {
                 options.batchMaxBytes, Duration.ofMillis(options.batchLingerMs), options.maxInFlightRequests,
                 Duration.ofMillis(200), Duration.ofMillis(options.retryMaxBackoffMs)));
         JoinSettings join = joinSettings(finite);
+        DeadLetterStore deadLetters = createDeadLetterStore();
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         Sink sink = createSink();
-        DirectoryDeadLetterStore deadLetters = new DirectoryDeadLetterStore(Path.of(options.deadLetterDir));
         UsageTable table = new UsageTable();
         CheckpointTracker tracker = new CheckpointTracker(source);
         LlmLogBackfill.Loaded backfill = options.llmLogs == null || options.llmLogs.isBlank() ? null
@@ -153,7 +156,7 @@ public final class BridgeMain implements Callable<Integer> {
             LOG.info("health, readiness and metrics on port {}", ops.port());
         }
         LOG.info("bridge starting: source {}, sink {}, dead letters in {}", source.describe(), sink,
-                deadLetters.directory().toAbsolutePath());
+                deadLetters.describe());
 
         Shutdown shutdown = new Shutdown(source, pipeline, sink, deadLetters, ops,
                 Duration.ofMillis(options.shutdownTimeoutMs), finite);
@@ -166,13 +169,13 @@ public final class BridgeMain implements Callable<Integer> {
                     ((FileSource) source).records(), table.delivered(Billable.Basis.REPORTED),
                     table.delivered(Billable.Basis.JOINED), table.delivered(Billable.Basis.ESTIMATED),
                     table.delivered(Billable.Basis.NONE), table.delivered(Billable.Basis.LATE_CORRECTION),
-                    deadLetters.written(), deadLetters.directory(),
+                    deadLetters.written(), deadLetters.describe(),
                     sink instanceof LedgerSink ledger ? "written to " + ledger.file() : "sent to " + sink);
             if (shutdown.undelivered() > 0) {
                 out.printf("NOT DELIVERED: %d records were not acknowledged by %s within the shutdown timeout (%d ms); "
                                 + "they are dead letters with reason undelivered in %s: replay them with "
                                 + "'tokenmeter replay %s'%n", shutdown.undelivered(), sink, options.shutdownTimeoutMs,
-                        deadLetters.directory(), deadLetters.directory());
+                        deadLetters.describe(), deadLetters.describe());
             }
             if (backfill != null) {
                 out.printf("LLM log export: %d rows with usage for %d requests from %d messages (%d unreadable, in the "
@@ -227,7 +230,7 @@ public final class BridgeMain implements Callable<Integer> {
         private final Source source;
         private final Pipeline pipeline;
         private final Sink sink;
-        private final DirectoryDeadLetterStore deadLetters;
+        private final DeadLetterStore deadLetters;
         private final OpsServer ops;
         private final Duration timeout;
         private final boolean finite;
@@ -235,7 +238,7 @@ public final class BridgeMain implements Callable<Integer> {
         private boolean settled;
         private int undelivered;
 
-        Shutdown(Source source, Pipeline pipeline, Sink sink, DirectoryDeadLetterStore deadLetters, OpsServer ops,
+        Shutdown(Source source, Pipeline pipeline, Sink sink, DeadLetterStore deadLetters, OpsServer ops,
                  Duration timeout, boolean finite) {
             this.finite = finite;
             this.source = source;
@@ -315,6 +318,26 @@ public final class BridgeMain implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(),
                         "unknown source '" + options.source + "': use file, eventhubs or kafka");
         }
+    }
+
+    /**
+     * The Blob container when one is configured (durable across restarts, revisions and scale-in), else the
+     * directory. A container that certainly does not exist is a usage error now rather than letters retried forever.
+     */
+    private DeadLetterStore createDeadLetterStore() throws java.io.IOException {
+        String url = options.deadLetterBlobContainerUrl;
+        if (url == null || url.isBlank()) {
+            return new DirectoryDeadLetterStore(Path.of(options.deadLetterDir));
+        }
+        BlobDeadLetterStore store = new BlobDeadLetterStore(settingsOrUsageError(() -> DeadLetterContainer.connect(url,
+                options.deadLetterConnectionString, "--dead-letter-blob-container-url")));
+        String problem = store.problem();
+        if (problem != null) {
+            store.close();
+            throw new CommandLine.ParameterException(spec.commandLine(), problem
+                    + " (--dead-letter-blob-container-url / TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL)");
+        }
+        return store;
     }
 
     private <T> T settingsOrUsageError(java.util.function.Supplier<T> settings) {
@@ -408,7 +431,7 @@ public final class BridgeMain implements Callable<Integer> {
         boolean finite = source instanceof FileSource;
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
-        DirectoryDeadLetterStore deadLetters = new DirectoryDeadLetterStore(Path.of(options.deadLetterDir));
+        DeadLetterStore deadLetters = createDeadLetterStore();
         RekeyMetrics metrics = new RekeyMetrics(registry);
         RekeyTarget target = targetSettings.connect();
         RekeyStage stage = new RekeyStage(settings, new LlmLogParser(), target, deadLetters,
@@ -418,14 +441,14 @@ public final class BridgeMain implements Callable<Integer> {
         OpsServer ops = port == null || port < 0 ? null : new OpsServer(port, registry, () -> notReady(source, stage));
         LOG.info("re-key stage starting: source {}, target {}, ticks every {} ms as {}, dead letters in {}",
                 source.describe(), targetSettings.describe(), settings.tickInterval().toMillis(), settings.emitter(),
-                deadLetters.directory().toAbsolutePath());
+                deadLetters.describe());
 
         RekeyShutdown shutdown = new RekeyShutdown(source, stage, Duration.ofMillis(options.shutdownTimeoutMs),
                 target, deadLetters, ops);
         untilStopped(source, () -> source.run(stage), shutdown::run);
         if (finite) {
             out.printf("messages read: %d; llm_usage rows sent: %d; dead letters: %d (in %s)%n",
-                    ((FileSource) source).records(), metrics.rowsOut(), deadLetters.written(), deadLetters.directory());
+                    ((FileSource) source).records(), metrics.rowsOut(), deadLetters.written(), deadLetters.describe());
         }
         return shutdown.settled() ? 0 : 1;
     }
