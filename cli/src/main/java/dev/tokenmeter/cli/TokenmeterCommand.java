@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli;
 
+import dev.tokenmeter.cli.deadletters.DeadLettersCommand;
 import dev.tokenmeter.cli.limits.LimitsCommand;
 import dev.tokenmeter.cli.openmeter.OpenMeterCommand;
 import dev.tokenmeter.cli.openmeter.UsageCommand;
@@ -10,7 +11,7 @@ import picocli.CommandLine.Command;
 
 @Command(name = "tokenmeter", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Per-user metering and limits for Azure OpenAI behind Azure API Management.", ""},
-        subcommands = {PolicyCommand.class, OpenMeterCommand.class, UsageCommand.class, LimitsCommand.class, ReplayCommand.class, AutoComplete.GenerateCompletion.class},
+        subcommands = {PolicyCommand.class, OpenMeterCommand.class, UsageCommand.class, LimitsCommand.class, ReplayCommand.class, DeadLettersCommand.class, AutoComplete.GenerateCompletion.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  failure (the message says what failed, where, and what to do)",
                 "  2  usage error (one line; see the command's --help)", "  3  drift found (policy diff, openmeter meters apply)",
@@ -19,6 +20,7 @@ import picocli.CommandLine.Command;
                 "  AZURE_RESOURCE_MANAGER_ENDPOINT, AZURE_RESOURCE_MANAGER_AUDIENCE, TOKENMETER_POLICY_DIR, TOKENMETER_STATE_DIR",
                 "  TOKENMETER_ENV, TOKENMETER_ENVIRONMENTS_DIR (--env NAME: environments/NAME.yaml wins over variables)",
                 "  TOKENMETER_OPENMETER_URL, TOKENMETER_OPENMETER_TOKEN",
+                "  TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL, TOKENMETER_DEAD_LETTER_DIR, TOKENMETER_DEAD_LETTER_CONNECTION_STRING",
                 "  Azure sign-in: DefaultAzureCredential (az login, AZURE_CLIENT_ID, managed identity);",
                 "  AZURE_TOKEN_CREDENTIALS=dev skips managed identity on a workstation"})
 public final class TokenmeterCommand {

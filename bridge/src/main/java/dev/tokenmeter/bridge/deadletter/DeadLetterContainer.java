@@ -35,6 +35,12 @@ public final class DeadLetterContainer {
      * @throws IllegalArgumentException when the URL is not an http(s) URL naming a container
      */
     public static BlobContainerClient connect(String containerUrl, String connectionString, String option) {
+        return connect(containerUrl, connectionString, option, () -> new DefaultAzureCredentialBuilder().build());
+    }
+
+    /** As {@link #connect(String, String, String)}, signing in with {@code credential} instead of the default one. */
+    public static BlobContainerClient connect(String containerUrl, String connectionString, String option,
+                                              java.util.function.Supplier<com.azure.core.credential.TokenCredential> credential) {
         String url = checkedUrl(containerUrl, option);
         BlobContainerClientBuilder builder = new BlobContainerClientBuilder().retryOptions(RETRY);
         if (connectionString != null && !connectionString.isBlank()) {
@@ -44,7 +50,7 @@ public final class DeadLetterContainer {
         } else if (URI.create(url).getRawQuery() != null && URI.create(url).getRawQuery().contains("sig=")) {
             builder.endpoint(url);
         } else {
-            builder.endpoint(url).credential(new DefaultAzureCredentialBuilder().build());
+            builder.endpoint(url).credential(credential.get());
         }
         return builder.buildClient();
     }
