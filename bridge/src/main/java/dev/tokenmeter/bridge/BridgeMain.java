@@ -19,6 +19,8 @@ import dev.tokenmeter.bridge.pipeline.CheckpointTracker;
 import dev.tokenmeter.bridge.pipeline.Pipeline;
 import dev.tokenmeter.bridge.pipeline.PipelineMetrics;
 import dev.tokenmeter.bridge.pipeline.PipelineSettings;
+import dev.tokenmeter.bridge.progress.ProgressClock;
+import dev.tokenmeter.bridge.progress.ProgressLine;
 import dev.tokenmeter.bridge.rekey.RekeyMetrics;
 import dev.tokenmeter.bridge.rekey.RekeyOptions;
 import dev.tokenmeter.bridge.rekey.RekeySettings;
@@ -78,14 +80,22 @@ public final class BridgeMain implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** How often a file run at a terminal says how far it is. */
+    static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
+
     private final InputStream stdin;
     private final PrintStream out;
+    private final PrintStream err;
     private final boolean installShutdownHook;
+    private final ProgressClock progressClock;
 
-    BridgeMain(InputStream stdin, PrintStream out, boolean installShutdownHook) {
+    BridgeMain(InputStream stdin, PrintStream out, PrintStream err, boolean installShutdownHook,
+               ProgressClock progressClock) {
         this.stdin = stdin;
         this.out = out;
+        this.err = err;
         this.installShutdownHook = installShutdownHook;
+        this.progressClock = progressClock;
     }
 
     public static void main(String[] args) {
@@ -94,7 +104,13 @@ public final class BridgeMain implements Callable<Integer> {
 
     /** Runs the bridge in this process; the tests' entry point. */
     static int run(String[] args, InputStream stdin, PrintStream out, PrintStream err, boolean installShutdownHook) {
-        CommandLine cli = new CommandLine(new BridgeMain(stdin, out, installShutdownHook));
+        return run(args, stdin, out, err, installShutdownHook, ProgressClock.SYSTEM);
+    }
+
+    /** As {@link #run(String[], InputStream, PrintStream, PrintStream, boolean)}, with the terminal and time a test drives. */
+    static int run(String[] args, InputStream stdin, PrintStream out, PrintStream err, boolean installShutdownHook,
+                   ProgressClock progressClock) {
+        CommandLine cli = new CommandLine(new BridgeMain(stdin, out, err, installShutdownHook, progressClock));
         cli.setOut(new java.io.PrintWriter(out, true));
         cli.setErr(new java.io.PrintWriter(err, true));
         // a usage error is one line naming what is wrong, not the whole help
@@ -114,7 +130,7 @@ public final class BridgeMain implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         settingsOrUsageError(() -> {
-            LogSetup.apply(options.logFormat);
+            LogSetup.apply(options.logFormat, options.quiet);
             return null;
         });
         Source source = createSource();
@@ -160,10 +176,14 @@ public final class BridgeMain implements Callable<Integer> {
 
         Shutdown shutdown = new Shutdown(source, pipeline, sink, deadLetters, ops,
                 Duration.ofMillis(options.shutdownTimeoutMs), finite);
-        untilStopped(source, () -> source.run(pipeline), shutdown::run);
+        try (AutoCloseable progress = progress(source, deadLetters)) {
+            untilStopped(source, () -> source.run(pipeline), shutdown::run);
+        }
         boolean settled = shutdown.settled();
         if (finite) {
-            table.print(out);
+            if (!options.quiet) {
+                table.print(out);
+            }
             out.printf("%nrecords read: %d; billed: %d exact from the response, %d exact from the LLM log (joined), "
                             + "%d estimated, %d without usage, %d late corrections; dead letters: %d (in %s); events %s%n",
                     ((FileSource) source).records(), table.delivered(Billable.Basis.REPORTED),
@@ -177,13 +197,22 @@ public final class BridgeMain implements Callable<Integer> {
                                 + "'tokenmeter replay %s'%n", shutdown.undelivered(), sink, options.shutdownTimeoutMs,
                         deadLetters.describe(), deadLetters.describe());
             }
-            if (backfill != null) {
+            if (backfill != null && !options.quiet) {
                 out.printf("LLM log export: %d rows with usage for %d requests from %d messages (%d unreadable, in the "
                         + "dead letters)%n", backfill.rows(), backfill.index().size(), backfill.messages(),
                         backfill.unparseable());
             }
         }
         return settled ? 0 : 1;
+    }
+
+    /** Progress lines on stderr for a file run watched at a terminal; nothing otherwise. */
+    private AutoCloseable progress(Source source, DeadLetterStore deadLetters) {
+        if (!(source instanceof FileSource files) || options.quiet || !progressClock.stderrIsTerminal()) {
+            return () -> { };
+        }
+        return progressClock.schedule(new ProgressLine(err, progressClock, PROGRESS_EVERY, files::records,
+                deadLetters::written));
     }
 
     @FunctionalInterface

@@ -111,6 +111,11 @@ final class BridgeOptions {
             description = "json (one JSON object per line on stderr) or text (env TOKENMETER_LOG_FORMAT; default ${DEFAULT-VALUE}).")
     String logFormat;
 
+    @Option(names = "--quiet", defaultValue = "${env:TOKENMETER_QUIET:-false}", fallbackValue = "true", arity = "0..1",
+            description = "Files: no progress lines, no per-user table and no info logs; the one summary line, "
+                    + "warnings and errors still go out (env TOKENMETER_QUIET).")
+    boolean quiet;
+
     // Exact usage for streamed responses: the join with APIM's LLM log; see docs/exact-streamed-usage.md
 
     @Option(names = "--join", defaultValue = "${env:TOKENMETER_JOIN:-on}",

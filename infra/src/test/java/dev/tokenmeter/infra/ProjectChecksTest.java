@@ -86,6 +86,7 @@ class ProjectChecksTest {
             Map.entry("TOKENMETER_DEAD_LETTER_DIR", "dead letters go to TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL"),
             // other sources and sinks
             Map.entry("TOKENMETER_INPUT", "file source only"),
+            Map.entry("TOKENMETER_QUIET", "file runs only: progress lines and the per-user table"),
             Map.entry("TOKENMETER_LEDGER_FILE", "local ledger, written only when no OpenMeter URL is set"),
             Map.entry("TOKENMETER_LLM_LOGS", "backfill from files only; a streaming bridge joins on its partitions"),
             // the bridge's defaults fit this deployment
