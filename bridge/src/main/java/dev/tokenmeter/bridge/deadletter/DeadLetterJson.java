@@ -2,7 +2,6 @@ package dev.tokenmeter.bridge.deadletter;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -25,24 +24,29 @@ public final class DeadLetterJson {
     private DeadLetterJson() {
     }
 
-    /** One line of JSON, without its newline. */
+    /** One line of JSON, without its newline. Streamed, not built as a tree: a burst of bad records writes many. */
     public static byte[] encode(DeadLetter letter) throws IOException {
-        ObjectNode line = MAPPER.createObjectNode();
-        line.put("at", letter.at().toString());
-        line.put("reason", letter.reason().label());
-        line.put("detail", letter.detail());
-        line.put("partition", letter.partition());
-        line.put("position", letter.position());
-        line.put("request_id", letter.requestId());
-        line.put("original_base64", Base64.getEncoder().encodeToString(letter.original()));
-        String text = utf8OrNull(letter.original());
-        if (text != null) {
-            line.put("original_text", text);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(letter.original().length * 3 + 256);
+        try (com.fasterxml.jackson.core.JsonGenerator json = MAPPER.getFactory().createGenerator(bytes)) {
+            json.writeStartObject();
+            json.writeStringField("at", letter.at().toString());
+            json.writeStringField("reason", letter.reason().label());
+            json.writeStringField("detail", letter.detail());
+            json.writeStringField("partition", letter.partition());
+            json.writeStringField("position", letter.position());
+            json.writeStringField("request_id", letter.requestId());
+            json.writeStringField("original_base64", Base64.getEncoder().encodeToString(letter.original()));
+            String text = utf8OrNull(letter.original());
+            if (text != null) {
+                json.writeStringField("original_text", text);
+            }
+            if (letter.event() != null) {
+                json.writeFieldName("event");
+                json.writeTree(MAPPER.readTree(letter.event()));
+            }
+            json.writeEndObject();
         }
-        if (letter.event() != null) {
-            line.set("event", MAPPER.readTree(letter.event()));
-        }
-        return MAPPER.writeValueAsBytes(line);
+        return bytes.toByteArray();
     }
 
     /**
