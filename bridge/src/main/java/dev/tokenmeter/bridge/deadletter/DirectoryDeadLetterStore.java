@@ -32,10 +32,6 @@ public final class DirectoryDeadLetterStore implements DeadLetterStore {
         this.directory = Files.createDirectories(directory);
     }
 
-    public Path directory() {
-        return directory;
-    }
-
     @Override
     public String describe() {
         return directory.toString();
