@@ -1,5 +1,8 @@
 package dev.tokenmeter.bridge;
 
+import dev.tokenmeter.bridge.deadletter.BlobDeadLetterStore;
+import dev.tokenmeter.bridge.deadletter.DeadLetterContainer;
+import dev.tokenmeter.bridge.deadletter.DeadLetterStore;
 import dev.tokenmeter.bridge.deadletter.DirectoryDeadLetterStore;
 import dev.tokenmeter.bridge.join.JoinMetrics;
 import dev.tokenmeter.bridge.join.JoinSettings;
@@ -16,6 +19,8 @@ import dev.tokenmeter.bridge.pipeline.CheckpointTracker;
 import dev.tokenmeter.bridge.pipeline.Pipeline;
 import dev.tokenmeter.bridge.pipeline.PipelineMetrics;
 import dev.tokenmeter.bridge.pipeline.PipelineSettings;
+import dev.tokenmeter.bridge.progress.ProgressClock;
+import dev.tokenmeter.bridge.progress.ProgressLine;
 import dev.tokenmeter.bridge.rekey.RekeyMetrics;
 import dev.tokenmeter.bridge.rekey.RekeyOptions;
 import dev.tokenmeter.bridge.rekey.RekeySettings;
@@ -75,14 +80,22 @@ public final class BridgeMain implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** How often a file run at a terminal says how far it is. */
+    static final Duration PROGRESS_EVERY = Duration.ofSeconds(5);
+
     private final InputStream stdin;
     private final PrintStream out;
+    private final PrintStream err;
     private final boolean installShutdownHook;
+    private final ProgressClock progressClock;
 
-    BridgeMain(InputStream stdin, PrintStream out, boolean installShutdownHook) {
+    BridgeMain(InputStream stdin, PrintStream out, PrintStream err, boolean installShutdownHook,
+               ProgressClock progressClock) {
         this.stdin = stdin;
         this.out = out;
+        this.err = err;
         this.installShutdownHook = installShutdownHook;
+        this.progressClock = progressClock;
     }
 
     public static void main(String[] args) {
@@ -91,7 +104,13 @@ public final class BridgeMain implements Callable<Integer> {
 
     /** Runs the bridge in this process; the tests' entry point. */
     static int run(String[] args, InputStream stdin, PrintStream out, PrintStream err, boolean installShutdownHook) {
-        CommandLine cli = new CommandLine(new BridgeMain(stdin, out, installShutdownHook));
+        return run(args, stdin, out, err, installShutdownHook, ProgressClock.SYSTEM);
+    }
+
+    /** As {@link #run(String[], InputStream, PrintStream, PrintStream, boolean)}, with the terminal and time a test drives. */
+    static int run(String[] args, InputStream stdin, PrintStream out, PrintStream err, boolean installShutdownHook,
+                   ProgressClock progressClock) {
+        CommandLine cli = new CommandLine(new BridgeMain(stdin, out, err, installShutdownHook, progressClock));
         cli.setOut(new java.io.PrintWriter(out, true));
         cli.setErr(new java.io.PrintWriter(err, true));
         // a usage error is one line naming what is wrong, not the whole help
@@ -111,7 +130,7 @@ public final class BridgeMain implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         settingsOrUsageError(() -> {
-            LogSetup.apply(options.logFormat);
+            LogSetup.apply(options.logFormat, options.quiet);
             return null;
         });
         Source source = createSource();
@@ -124,11 +143,11 @@ public final class BridgeMain implements Callable<Integer> {
                 options.batchMaxBytes, Duration.ofMillis(options.batchLingerMs), options.maxInFlightRequests,
                 Duration.ofMillis(200), Duration.ofMillis(options.retryMaxBackoffMs)));
         JoinSettings join = joinSettings(finite);
+        DeadLetterStore deadLetters = createDeadLetterStore();
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
         Sink sink = createSink();
-        DirectoryDeadLetterStore deadLetters = new DirectoryDeadLetterStore(Path.of(options.deadLetterDir));
         UsageTable table = new UsageTable();
         CheckpointTracker tracker = new CheckpointTracker(source);
         LlmLogBackfill.Loaded backfill = options.llmLogs == null || options.llmLogs.isBlank() ? null
@@ -153,34 +172,47 @@ public final class BridgeMain implements Callable<Integer> {
             LOG.info("health, readiness and metrics on port {}", ops.port());
         }
         LOG.info("bridge starting: source {}, sink {}, dead letters in {}", source.describe(), sink,
-                deadLetters.directory().toAbsolutePath());
+                deadLetters.describe());
 
         Shutdown shutdown = new Shutdown(source, pipeline, sink, deadLetters, ops,
                 Duration.ofMillis(options.shutdownTimeoutMs), finite);
-        untilStopped(source, () -> source.run(pipeline), shutdown::run);
+        try (AutoCloseable progress = progress(source, deadLetters)) {
+            untilStopped(source, () -> source.run(pipeline), shutdown::run);
+        }
         boolean settled = shutdown.settled();
         if (finite) {
-            table.print(out);
+            if (!options.quiet) {
+                table.print(out);
+            }
             out.printf("%nrecords read: %d; billed: %d exact from the response, %d exact from the LLM log (joined), "
                             + "%d estimated, %d without usage, %d late corrections; dead letters: %d (in %s); events %s%n",
                     ((FileSource) source).records(), table.delivered(Billable.Basis.REPORTED),
                     table.delivered(Billable.Basis.JOINED), table.delivered(Billable.Basis.ESTIMATED),
                     table.delivered(Billable.Basis.NONE), table.delivered(Billable.Basis.LATE_CORRECTION),
-                    deadLetters.written(), deadLetters.directory(),
+                    deadLetters.written(), deadLetters.describe(),
                     sink instanceof LedgerSink ledger ? "written to " + ledger.file() : "sent to " + sink);
             if (shutdown.undelivered() > 0) {
                 out.printf("NOT DELIVERED: %d records were not acknowledged by %s within the shutdown timeout (%d ms); "
                                 + "they are dead letters with reason undelivered in %s: replay them with "
                                 + "'tokenmeter replay %s'%n", shutdown.undelivered(), sink, options.shutdownTimeoutMs,
-                        deadLetters.directory(), deadLetters.directory());
+                        deadLetters.describe(), deadLetters.describe());
             }
-            if (backfill != null) {
+            if (backfill != null && !options.quiet) {
                 out.printf("LLM log export: %d rows with usage for %d requests from %d messages (%d unreadable, in the "
                         + "dead letters)%n", backfill.rows(), backfill.index().size(), backfill.messages(),
                         backfill.unparseable());
             }
         }
         return settled ? 0 : 1;
+    }
+
+    /** Progress lines on stderr for a file run watched at a terminal; nothing otherwise. */
+    private AutoCloseable progress(Source source, DeadLetterStore deadLetters) {
+        if (!(source instanceof FileSource files) || options.quiet || !progressClock.stderrIsTerminal()) {
+            return () -> { };
+        }
+        return progressClock.schedule(new ProgressLine(err, progressClock, PROGRESS_EVERY, files::records,
+                deadLetters::written));
     }
 
     @FunctionalInterface
@@ -227,7 +259,7 @@ public final class BridgeMain implements Callable<Integer> {
         private final Source source;
         private final Pipeline pipeline;
         private final Sink sink;
-        private final DirectoryDeadLetterStore deadLetters;
+        private final DeadLetterStore deadLetters;
         private final OpsServer ops;
         private final Duration timeout;
         private final boolean finite;
@@ -235,7 +267,7 @@ public final class BridgeMain implements Callable<Integer> {
         private boolean settled;
         private int undelivered;
 
-        Shutdown(Source source, Pipeline pipeline, Sink sink, DirectoryDeadLetterStore deadLetters, OpsServer ops,
+        Shutdown(Source source, Pipeline pipeline, Sink sink, DeadLetterStore deadLetters, OpsServer ops,
                  Duration timeout, boolean finite) {
             this.finite = finite;
             this.source = source;
@@ -315,6 +347,26 @@ public final class BridgeMain implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(),
                         "unknown source '" + options.source + "': use file, eventhubs or kafka");
         }
+    }
+
+    /**
+     * The Blob container when one is configured (durable across restarts, revisions and scale-in), else the
+     * directory. A container that certainly does not exist is a usage error now rather than letters retried forever.
+     */
+    private DeadLetterStore createDeadLetterStore() throws java.io.IOException {
+        String url = options.deadLetterBlobContainerUrl;
+        if (url == null || url.isBlank()) {
+            return new DirectoryDeadLetterStore(Path.of(options.deadLetterDir));
+        }
+        BlobDeadLetterStore store = new BlobDeadLetterStore(settingsOrUsageError(() -> DeadLetterContainer.connect(url,
+                options.deadLetterConnectionString, "--dead-letter-blob-container-url")));
+        String problem = store.problem();
+        if (problem != null) {
+            store.close();
+            throw new CommandLine.ParameterException(spec.commandLine(), problem
+                    + " (--dead-letter-blob-container-url / TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL)");
+        }
+        return store;
     }
 
     private <T> T settingsOrUsageError(java.util.function.Supplier<T> settings) {
@@ -408,7 +460,7 @@ public final class BridgeMain implements Callable<Integer> {
         boolean finite = source instanceof FileSource;
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         new JvmMemoryMetrics().bindTo(registry);
-        DirectoryDeadLetterStore deadLetters = new DirectoryDeadLetterStore(Path.of(options.deadLetterDir));
+        DeadLetterStore deadLetters = createDeadLetterStore();
         RekeyMetrics metrics = new RekeyMetrics(registry);
         RekeyTarget target = targetSettings.connect();
         RekeyStage stage = new RekeyStage(settings, new LlmLogParser(), target, deadLetters,
@@ -418,14 +470,14 @@ public final class BridgeMain implements Callable<Integer> {
         OpsServer ops = port == null || port < 0 ? null : new OpsServer(port, registry, () -> notReady(source, stage));
         LOG.info("re-key stage starting: source {}, target {}, ticks every {} ms as {}, dead letters in {}",
                 source.describe(), targetSettings.describe(), settings.tickInterval().toMillis(), settings.emitter(),
-                deadLetters.directory().toAbsolutePath());
+                deadLetters.describe());
 
         RekeyShutdown shutdown = new RekeyShutdown(source, stage, Duration.ofMillis(options.shutdownTimeoutMs),
                 target, deadLetters, ops);
         untilStopped(source, () -> source.run(stage), shutdown::run);
         if (finite) {
             out.printf("messages read: %d; llm_usage rows sent: %d; dead letters: %d (in %s)%n",
-                    ((FileSource) source).records(), metrics.rowsOut(), deadLetters.written(), deadLetters.directory());
+                    ((FileSource) source).records(), metrics.rowsOut(), deadLetters.written(), deadLetters.describe());
         }
         return shutdown.settled() ? 0 : 1;
     }

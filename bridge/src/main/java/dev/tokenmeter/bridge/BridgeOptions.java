@@ -56,6 +56,18 @@ final class BridgeOptions {
             description = "Directory for dead letters (env TOKENMETER_DEAD_LETTER_DIR; default ${DEFAULT-VALUE}).")
     String deadLetterDir;
 
+    @Option(names = "--dead-letter-blob-container-url", defaultValue = "${env:TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL}",
+            description = "Dead letters in this Blob container instead of the directory, one blob per letter, "
+                    + "https://<account>.blob.core.windows.net/<container>; signs in with DefaultAzureCredential "
+                    + "(env TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL).")
+    String deadLetterBlobContainerUrl;
+
+    @Option(names = "--dead-letter-connection-string", defaultValue = "${env:TOKENMETER_DEAD_LETTER_CONNECTION_STRING}",
+            arity = "1", description = "Storage connection string (its account key) for the dead-letter container "
+                    + "instead of DefaultAzureCredential; prefer the environment variable "
+                    + "TOKENMETER_DEAD_LETTER_CONNECTION_STRING.")
+    String deadLetterConnectionString;
+
     @Option(names = "--max-record-bytes", defaultValue = "${env:TOKENMETER_MAX_RECORD_BYTES:-262144}",
             description = "Larger records are dead letters (env TOKENMETER_MAX_RECORD_BYTES; default ${DEFAULT-VALUE}).")
     int maxRecordBytes;
@@ -98,6 +110,11 @@ final class BridgeOptions {
     @Option(names = "--log-format", defaultValue = "${env:TOKENMETER_LOG_FORMAT:-json}",
             description = "json (one JSON object per line on stderr) or text (env TOKENMETER_LOG_FORMAT; default ${DEFAULT-VALUE}).")
     String logFormat;
+
+    @Option(names = "--quiet", defaultValue = "${env:TOKENMETER_QUIET:-false}", fallbackValue = "true", arity = "0..1",
+            description = "Files: no progress lines, no per-user table and no info logs; the one summary line, "
+                    + "warnings and errors still go out (env TOKENMETER_QUIET).")
+    boolean quiet;
 
     // Exact usage for streamed responses: the join with APIM's LLM log; see docs/exact-streamed-usage.md
 

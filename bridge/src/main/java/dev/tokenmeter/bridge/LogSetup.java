@@ -7,20 +7,32 @@ import ch.qos.logback.core.ConsoleAppender;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** JSON logs by default (logback.xml); {@code text} swaps in a one-line pattern for people at a terminal. */
+/**
+ * JSON logs by default (logback.xml); {@code text} swaps in a one-line pattern for people at a terminal; quiet
+ * keeps only warnings and errors.
+ */
 final class LogSetup {
+
+    private static ch.qos.logback.classic.Level configuredLevel;
 
     private LogSetup() {
     }
 
-    static void apply(String format) {
-        if ("json".equalsIgnoreCase(format)) {
-            return;
-        }
-        if (!"text".equalsIgnoreCase(format)) {
+    static synchronized void apply(String format, boolean quiet) {
+        boolean json = "json".equalsIgnoreCase(format);
+        if (!json && !"text".equalsIgnoreCase(format)) {
             throw new IllegalArgumentException("unknown log format '" + format + "': use json or text");
         }
         if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+            return;
+        }
+        ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+        if (configuredLevel == null) {
+            configuredLevel = root.getLevel();
+        }
+        // back to the configured level when not quiet: the tests run the bridge many times in one JVM
+        root.setLevel(quiet ? ch.qos.logback.classic.Level.WARN : configuredLevel);
+        if (json) {
             return;
         }
         PatternLayoutEncoder encoder = new PatternLayoutEncoder();
@@ -32,7 +44,6 @@ final class LogSetup {
         appender.setTarget("System.err");
         appender.setEncoder(encoder);
         appender.start();
-        ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.detachAndStopAllAppenders();
         root.addAppender(appender);
     }

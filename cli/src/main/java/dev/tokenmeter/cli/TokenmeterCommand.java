@@ -1,5 +1,6 @@
 package dev.tokenmeter.cli;
 
+import dev.tokenmeter.cli.deadletters.DeadLettersCommand;
 import dev.tokenmeter.cli.limits.LimitsCommand;
 import dev.tokenmeter.cli.openmeter.OpenMeterCommand;
 import dev.tokenmeter.cli.openmeter.UsageCommand;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Command;
 
 @Command(name = "tokenmeter", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = {"Per-user metering and limits for Azure OpenAI behind Azure API Management.", ""},
-        subcommands = {PolicyCommand.class, OpenMeterCommand.class, UsageCommand.class, ReconcileCommand.class, LimitsCommand.class, ReplayCommand.class, AutoComplete.GenerateCompletion.class},
+        subcommands = {PolicyCommand.class, OpenMeterCommand.class, UsageCommand.class, ReconcileCommand.class, LimitsCommand.class, ReplayCommand.class, DeadLettersCommand.class, AutoComplete.GenerateCompletion.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  failure (the message says what failed, where, and what to do)",
                 "     also: deploy or rollback declined at the question, or a rollback",
@@ -30,6 +31,8 @@ import picocli.CommandLine.Command;
                 "  TOKENMETER_ENV, TOKENMETER_ENVIRONMENTS_DIR (--env NAME: environments/NAME.yaml wins over variables)",
                 "  TOKENMETER_OPENMETER_URL, TOKENMETER_OPENMETER_TOKEN",
                 "  TOKENMETER_OPENAI_ACCOUNT, TOKENMETER_LOG_ANALYTICS_WORKSPACE (reconcile)",
+                "  TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL, TOKENMETER_DEAD_LETTER_DIR,",
+                "  TOKENMETER_DEAD_LETTER_CONNECTION_STRING (deadletters)",
                 "  Azure sign-in: DefaultAzureCredential (az login, AZURE_CLIENT_ID, managed identity);",
                 "  AZURE_TOKEN_CREDENTIALS=dev skips managed identity on a workstation",
                 "Deploy and rollback ask before they change anything when stdin and stdout",

@@ -51,7 +51,9 @@ class ProjectChecksTest {
             "TOKENMETER_EVENTHUBS_MAX_WAIT_MS", "TOKENMETER_CHECKPOINT_BLOB_CONTAINER_URL",
             "TOKENMETER_CHECKPOINT_CONNECTION_STRING", "TOKENMETER_CHECKPOINT_CONTAINER", "AZURE_CLIENT_ID",
             // issue 10: the join with the re-key stage's rows
-            "TOKENMETER_JOIN", "TOKENMETER_JOIN_WINDOW_MS", "TOKENMETER_JOIN_LATE_WINDOW_MS");
+            "TOKENMETER_JOIN", "TOKENMETER_JOIN_WINDOW_MS", "TOKENMETER_JOIN_LATE_WINDOW_MS",
+            // issue 11: dead letters in a Blob container, so they survive restarts, revisions and scale-in
+            "TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL");
 
     /**
      * The re-key stage's configuration as agreed for issue 10 (same image, TOKENMETER_MODE=rekey): its Container App
@@ -79,8 +81,12 @@ class ProjectChecksTest {
             Map.entry("TOKENMETER_EVENTHUBS_CONNECTION_STRING", "connection-string alternative to the managed identity"),
             Map.entry("TOKENMETER_CHECKPOINT_CONNECTION_STRING", "connection-string alternative to the managed identity"),
             Map.entry("TOKENMETER_CHECKPOINT_CONTAINER", "goes with TOKENMETER_CHECKPOINT_CONNECTION_STRING"),
+            Map.entry("TOKENMETER_DEAD_LETTER_CONNECTION_STRING", "connection-string alternative to the managed identity"),
+            // dead letters go to the Blob container; a replica's directory would not outlive a restart
+            Map.entry("TOKENMETER_DEAD_LETTER_DIR", "dead letters go to TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL"),
             // other sources and sinks
             Map.entry("TOKENMETER_INPUT", "file source only"),
+            Map.entry("TOKENMETER_QUIET", "file runs only: progress lines and the per-user table"),
             Map.entry("TOKENMETER_LEDGER_FILE", "local ledger, written only when no OpenMeter URL is set"),
             Map.entry("TOKENMETER_LLM_LOGS", "backfill from files only; a streaming bridge joins on its partitions"),
             // the bridge's defaults fit this deployment
@@ -272,6 +278,7 @@ class ProjectChecksTest {
         assertThat(grants).containsExactlyInAnyOrderEntriesOf(Map.of(
                 "bridge @ [variables('hubScope')]", "Azure Event Hubs Data Receiver",
                 "bridge @ [variables('containerScope')]", "Storage Blob Data Contributor",
+                "bridge @ [variables('deadLetterContainerScope')]", "Storage Blob Data Contributor",
                 "apim @ [variables('hubScope')]", "Azure Event Hubs Data Sender",
                 "bridge @ " + registryScope, "AcrPull",
                 "rekey @ [variables('diagnosticsHubScope')]", "Azure Event Hubs Data Receiver",
@@ -284,6 +291,42 @@ class ProjectChecksTest {
                 .contains("Microsoft.Storage/storageAccounts/{0}/blobServices/default/containers/{1}");
         assertThat(identity.at("/variables/rekeyContainerScope").asText())
                 .contains("Microsoft.Storage/storageAccounts/{0}/blobServices/default/containers/{1}");
+        assertThat(identity.at("/variables/deadLetterContainerScope").asText())
+                .isEqualTo("[format('Microsoft.Storage/storageAccounts/{0}/blobServices/default/containers/{1}', "
+                        + "parameters('storageAccountName'), parameters('deadLetterContainerName'))]");
+    }
+
+    /**
+     * Dead letters must outlive the replica that wrote them: the bridge writes them to a container the storage
+     * module creates, the same one its identity may write to, and no replica-local volume is left to hold them.
+     */
+    @Test
+    void deadLettersGoToTheBlobContainerTheTemplateCreatesAndGrants() {
+        Map<String, String> env = bridgeEnvironment(containerApp());
+        assertThat(env.get("TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL")).isEqualTo("[format('https://{0}.blob.{1}/{2}', "
+                + "parameters('storageAccountName'), environment().suffixes.storage, parameters('deadLetterContainerName'))]");
+        assertThat(env).doesNotContainKey("TOKENMETER_DEAD_LETTER_DIR");
+        assertThat(containerApp().at("/properties/template/volumes").isMissingNode()
+                || containerApp().at("/properties/template/volumes").isEmpty()).as("no EmptyDir for dead letters").isTrue();
+        boolean created = false;
+        for (JsonNode r : module("storage").path("resources")) {
+            if (r.path("type").asText().equals("Microsoft.Storage/storageAccounts/blobServices/containers")
+                    && r.path("name").asText().contains("parameters('deadLetterContainerName')")) {
+                created = !r.has("condition");
+            }
+        }
+        assertThat(created).as("storage.json creates the dead-letter container unconditionally").isTrue();
+        // main.json hands the same container name to the storage, identity and container app modules
+        JsonNode main = TemplateFiles.read(TemplateFiles.main());
+        int handed = 0;
+        for (JsonNode r : main.path("resources")) {
+            JsonNode value = r.at("/properties/parameters/deadLetterContainerName/value");
+            if (!value.isMissingNode()) {
+                assertThat(value.asText()).as(r.path("name").asText()).isEqualTo("[variables('deadLetterContainerName')]");
+                handed++;
+            }
+        }
+        assertThat(handed).isEqualTo(3);
     }
 
     // ---------------------------------------------------------------- bridge, KEDA and names

@@ -81,6 +81,10 @@ public final class Azurite implements AutoCloseable {
         return new Azurite(process, port);
     }
 
+    public int port() {
+        return port;
+    }
+
     public String blobEndpoint() {
         return "http://127.0.0.1:" + port + "/" + ACCOUNT;
     }

@@ -36,5 +36,16 @@ public record DeadLetter(
         public String label() {
             return label;
         }
+
+        /** @throws IllegalArgumentException listing the labels there are */
+        public static Reason fromLabel(String label) {
+            for (Reason reason : values()) {
+                if (reason.label.equals(label)) {
+                    return reason;
+                }
+            }
+            throw new IllegalArgumentException("unknown dead-letter reason '" + label + "': one of "
+                    + java.util.Arrays.stream(values()).map(Reason::label).toList());
+        }
     }
 }

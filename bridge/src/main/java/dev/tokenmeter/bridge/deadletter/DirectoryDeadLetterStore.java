@@ -1,31 +1,28 @@
 package dev.tokenmeter.bridge.deadletter;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Dead letters as JSONL files in a directory, one file per UTC day ({@code dead-letters-2026-11-27.jsonl}). Each
- * line holds the reason, the source position, the original bytes (base64, always exact; also as text when they
- * are valid UTF-8, for people) and, for rejected events, the event. Each write is forced to disk before it
- * returns.
+ * Dead letters as JSONL files in a directory, one file per UTC day ({@code dead-letters-2026-11-27.jsonl}), one
+ * {@link DeadLetterJson} per line. Each write is forced to disk before it returns; {@link #writeAll} forces once
+ * per file for all its letters.
  */
 public final class DirectoryDeadLetterStore implements DeadLetterStore {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    static final String PREFIX = "dead-letters-";
+    static final String SUFFIX = ".jsonl";
     private static final DateTimeFormatter DAY = DateTimeFormatter.ISO_LOCAL_DATE.withZone(ZoneOffset.UTC);
 
     private final Path directory;
@@ -35,54 +32,40 @@ public final class DirectoryDeadLetterStore implements DeadLetterStore {
         this.directory = Files.createDirectories(directory);
     }
 
-    public Path directory() {
-        return directory;
+    @Override
+    public String describe() {
+        return directory.toString();
     }
 
     @Override
-    public synchronized void write(DeadLetter letter) throws IOException {
-        ObjectNode line = MAPPER.createObjectNode();
-        line.put("at", letter.at().toString());
-        line.put("reason", letter.reason().label());
-        line.put("detail", letter.detail());
-        line.put("partition", letter.partition());
-        line.put("position", letter.position());
-        line.put("request_id", letter.requestId());
-        line.put("original_base64", Base64.getEncoder().encodeToString(letter.original()));
-        String text = utf8OrNull(letter.original());
-        if (text != null) {
-            line.put("original_text", text);
+    public void write(DeadLetter letter) throws IOException {
+        writeAll(List.of(letter));
+    }
+
+    @Override
+    public synchronized void writeAll(List<DeadLetter> letters) throws IOException {
+        Map<String, ByteArrayOutputStream> byDay = new TreeMap<>();
+        for (DeadLetter letter : letters) {
+            ByteArrayOutputStream lines = byDay.computeIfAbsent(DAY.format(letter.at()), day -> new ByteArrayOutputStream());
+            lines.write(DeadLetterJson.encode(letter));
+            lines.write('\n');
         }
-        if (letter.event() != null) {
-            line.set("event", MAPPER.readTree(letter.event()));
-        }
-        byte[] bytes = (MAPPER.writeValueAsString(line) + "\n").getBytes(StandardCharsets.UTF_8);
-        Path file = directory.resolve("dead-letters-" + DAY.format(letter.at()) + ".jsonl");
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND)) {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes);
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
+        for (Map.Entry<String, ByteArrayOutputStream> day : byDay.entrySet()) {
+            Path file = directory.resolve(PREFIX + day.getKey() + SUFFIX);
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.APPEND)) {
+                ByteBuffer buffer = ByteBuffer.wrap(day.getValue().toByteArray());
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                channel.force(false);
             }
-            channel.force(false);
         }
-        written.incrementAndGet();
+        written.addAndGet(letters.size());
     }
 
     @Override
     public long written() {
         return written.get();
-    }
-
-    private static String utf8OrNull(byte[] bytes) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes))
-                    .toString();
-        } catch (CharacterCodingException e) {
-            return null;
-        }
     }
 }

@@ -33,8 +33,13 @@ public final class RetryingDeadLetterWriter {
     }
 
     public void write(DeadLetter letter) throws InterruptedException {
+        writeAll(java.util.List.of(letter));
+    }
+
+    /** Writes all of them with one flush where the store can ({@link DeadLetterStore#writeAll}), retried as one. */
+    public void writeAll(java.util.List<DeadLetter> letters) throws InterruptedException {
         try {
-            Failsafe.with(retry).run(() -> store.write(letter));
+            Failsafe.with(retry).run(() -> store.writeAll(letters));
         } catch (FailsafeException e) {
             if (e.getCause() instanceof InterruptedException interrupted) {
                 throw interrupted;

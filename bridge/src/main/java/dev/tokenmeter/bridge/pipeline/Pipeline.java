@@ -5,6 +5,7 @@ import dev.failsafe.FailsafeException;
 import dev.failsafe.RetryPolicy;
 import dev.tokenmeter.bridge.deadletter.DeadLetter;
 import dev.tokenmeter.bridge.deadletter.DeadLetterStore;
+import dev.tokenmeter.bridge.deadletter.GroupCommitDeadLetterWriter;
 import dev.tokenmeter.bridge.deadletter.RetryingDeadLetterWriter;
 import dev.tokenmeter.bridge.join.JoinDecision;
 import dev.tokenmeter.bridge.join.JoinObserver;
@@ -80,6 +81,7 @@ public final class Pipeline implements Intake, AutoCloseable {
     private final ScheduledExecutorService lingerTimer;
     private final RetryPolicy<SendResult> sendRetry;
     private final RetryingDeadLetterWriter deadLetterWriter;
+    private final GroupCommitDeadLetterWriter deadLetterGroups;
     private final AtomicInteger consecutiveSendFailures = new AtomicInteger();
     private final AtomicLong lastAcceptedNanos = new AtomicLong(System.nanoTime());
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -122,6 +124,7 @@ public final class Pipeline implements Intake, AutoCloseable {
                 .build();
         this.deadLetterWriter = new RetryingDeadLetterWriter(deadLetters, settings.initialBackoff(),
                 settings.maxBackoff());
+        this.deadLetterGroups = new GroupCommitDeadLetterWriter(deadLetterWriter);
         metrics.bindCheckpointLag(tracker::pending);
         long tick = Math.max(10, settings.linger().toMillis() / 2);
         lingerTimer.scheduleWithFixedDelay(this::flushIfLingered, tick, tick, TimeUnit.MILLISECONDS);
@@ -142,8 +145,7 @@ public final class Pipeline implements Intake, AutoCloseable {
             LOG.error("internal error on {} at {}; the record is kept as a dead letter", source.partition(),
                     source.position(), e);
             deadLetter(DeadLetter.Reason.INTERNAL_ERROR, "the bridge failed on this record: " + e,
-                    source, requestIdIn(source.bytes()), null);
-            claim.release();
+                    source, requestIdIn(source.bytes()), null, claim::release);
         }
     }
 
@@ -162,8 +164,7 @@ public final class Pipeline implements Intake, AutoCloseable {
         ParseResult parsed = parser.parse(source.bytes());
         if (parsed instanceof ParseResult.Invalid invalid) {
             deadLetter(DeadLetter.Reason.INVALID_RECORD, rowProblem != null ? "join row: " + rowProblem : invalid.reason(),
-                    source, requestIdIn(source.bytes()), null);
-            claim.release();
+                    source, requestIdIn(source.bytes()), null, claim::release);
             if (joins != null) {
                 execute(joins.other(source.partition(), null, timeOf(source, null)));
             }
@@ -360,6 +361,7 @@ public final class Pipeline implements Intake, AutoCloseable {
         settled = settled && tracker.awaitDrained(deadline);
         senders.shutdownNow();
         senders.awaitTermination(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        deadLetterGroups.close(deadline - System.nanoTime());
         if (!settled) {
             LOG.warn("shutdown deadline passed with {} records unsettled; they were not checkpointed and will be "
                     + "delivered again after restart", tracker.pending());
@@ -387,9 +389,13 @@ public final class Pipeline implements Intake, AutoCloseable {
         int written = 0;
         for (RecordInFlight record : List.copyOf(tracked)) {
             if (tracked.remove(record)) {
-                deadLetter(DeadLetter.Reason.UNDELIVERED, "not acknowledged by " + sink
-                        + " before the run's shutdown timeout; replay it", record.source(),
-                        record.billed().record().requestId(), null);
+                SourceRecord source = record.source();
+                DeadLetter letter = new DeadLetter(clock.instant(), DeadLetter.Reason.UNDELIVERED, "not acknowledged by "
+                        + sink + " before the run's shutdown timeout; replay it", source.partition(),
+                        source.position().toString(), record.billed().record().requestId(), source.bytes(), null);
+                // after close(): the group writer has stopped, so these are written here, each durable on return
+                deadLetterWriter.write(letter);
+                metrics.deadLetter(letter.reason());
                 written++;
             }
         }
@@ -520,8 +526,7 @@ public final class Pipeline implements Intake, AutoCloseable {
                 PendingEvent e = events.get(0);
                 LOG.warn("sink rejected event {}: {}", e.event().id(), rejected.reason());
                 deadLetter(DeadLetter.Reason.REJECTED_BY_SINK, rejected.reason(), e.record().source(),
-                        e.record().billed().record().requestId(), e.event().json());
-                e.record().eventSettled(true);
+                        e.record().billed().record().requestId(), e.event().json(), () -> e.record().eventSettled(true));
             } else {
                 // halve until the events the sink refuses are alone; everything else still gets delivered
                 int mid = events.size() / 2;
@@ -595,12 +600,15 @@ public final class Pipeline implements Intake, AutoCloseable {
         return Duration.ofNanos((long) (capped * (jitter - 0.125)));
     }
 
+    /** Queues the letter for the next group flush; {@code settle} runs once it is durable, never before. */
     private void deadLetter(DeadLetter.Reason reason, String detail, SourceRecord source, String requestId,
-                            byte[] event) throws InterruptedException {
+                            byte[] event, Runnable settle) throws InterruptedException {
         DeadLetter letter = new DeadLetter(clock.instant(), reason, detail, source.partition(),
                 source.position().toString(), requestId, source.bytes(), event);
-        deadLetterWriter.write(letter);
-        metrics.deadLetter(reason);
+        deadLetterGroups.submit(letter, () -> {
+            metrics.deadLetter(reason);
+            settle.run();
+        });
     }
 
     private static java.util.concurrent.ThreadFactory daemon(String name) {

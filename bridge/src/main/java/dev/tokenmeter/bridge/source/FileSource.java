@@ -32,7 +32,8 @@ public final class FileSource implements Source {
     private final InputStream stdin;
     private final UnaryOperator<byte[]> recordOf;
     private volatile boolean stopped;
-    private long records;
+    // one writer (the reading thread); read by the progress line from another
+    private volatile long records;
 
     public FileSource(String input, InputStream stdin) {
         this(input, stdin, UnaryOperator.identity());

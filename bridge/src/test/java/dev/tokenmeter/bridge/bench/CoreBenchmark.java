@@ -47,6 +47,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>baseline: plain Jackson parse + write of the same bytes, one thread;</li>
  *   <li>core: parse -> validate -> map -> serialize CloudEvent, one thread;</li>
  *   <li>end to end: a JSONL file -> file source -> pipeline -> OpenMeter sink -> a local HTTP server that answers 204;</li>
+ *   <li>a file of valid records against one of invalid records, each a durable dead letter ({@link DeadLetterBenchmark});</li>
  *   <li>the join: the pipeline on one submitting thread (a sink that acknowledges at once), half the records streamed
  *   and joined with their LLM log row, against the same records with the join off; and the heap each record
  *   waiting for its row costs.</li>
@@ -81,6 +82,7 @@ public final class CoreBenchmark {
         System.out.printf("core / baseline: %.2f%n", core / baseline);
 
         endToEnd(records);
+        DeadLetterBenchmark.run(Math.max(1, records / 5));
         join(seconds);
         heapPerPendingRecord(200_000);
     }

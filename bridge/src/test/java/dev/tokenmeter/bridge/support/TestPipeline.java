@@ -1,5 +1,6 @@
 package dev.tokenmeter.bridge.support;
 
+import dev.tokenmeter.bridge.deadletter.DeadLetterStore;
 import dev.tokenmeter.bridge.deadletter.DirectoryDeadLetterStore;
 import dev.tokenmeter.bridge.mapping.EventSettings;
 import dev.tokenmeter.bridge.mapping.RequestEventMapper;
@@ -27,7 +28,7 @@ public final class TestPipeline {
 
     public final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     public final Map<String, Position> checkpoints = new ConcurrentHashMap<>();
-    public final DirectoryDeadLetterStore deadLetters;
+    public final DeadLetterStore deadLetters;
     public final Pipeline pipeline;
 
     public TestPipeline(Sink sink, Path deadLetterDir, PipelineSettings settings) throws IOException {
@@ -36,7 +37,11 @@ public final class TestPipeline {
 
     public TestPipeline(Sink sink, Path deadLetterDir, PipelineSettings settings, CheckpointListener also)
             throws IOException {
-        deadLetters = new DirectoryDeadLetterStore(deadLetterDir);
+        this(sink, new DirectoryDeadLetterStore(deadLetterDir), settings, also);
+    }
+
+    public TestPipeline(Sink sink, DeadLetterStore deadLetters, PipelineSettings settings, CheckpointListener also) {
+        this.deadLetters = deadLetters;
         CheckpointTracker tracker = new CheckpointTracker((partition, position) -> {
             checkpoints.merge(partition, position, (old, now) -> {
                 if (now.sequence() < old.sequence()) {

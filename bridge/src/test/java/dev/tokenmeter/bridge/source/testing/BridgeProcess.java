@@ -29,9 +29,15 @@ public final class BridgeProcess implements AutoCloseable {
     }
 
     public static BridgeProcess start(Map<String, String> env, Path log) throws IOException {
+        return start(env, log, List.of());
+    }
+
+    /** With {@code jvmOptions} before the main class, e.g. the production logging configuration instead of the tests'. */
+    public static BridgeProcess start(Map<String, String> env, Path log, List<String> jvmOptions) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", classPath(), "dev.tokenmeter.bridge.BridgeMain"));
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", classPath(), "dev.tokenmeter.bridge.BridgeMain"));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         builder.environment().keySet().removeIf(k -> k.startsWith("TOKENMETER_"));
@@ -80,6 +86,14 @@ public final class BridgeProcess implements AutoCloseable {
 
     public boolean alive() {
         return process.isAlive();
+    }
+
+    /** Waits for the process to end by itself (a file run); returns the exit code. */
+    public int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("bridge did not finish within " + timeout + "; log: " + log);
+        }
+        return process.exitValue();
     }
 
     /** SIGKILL: no shutdown hook, no final flush or commit. */
