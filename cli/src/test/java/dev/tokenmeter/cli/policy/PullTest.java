@@ -1,6 +1,7 @@
 package dev.tokenmeter.cli.policy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tokenmeter.policies.manifest.ManifestLoader;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tokenmeter.cli.CliRunner;
 import dev.tokenmeter.testkit.ArmContractServer;
@@ -59,11 +60,12 @@ class PullTest {
         Path pulled = tmp.resolve("pulled");
         CliRunner.Result pull = cli(new CliRunner(), "policy", "pull", pulled.toString(), "--scope", "api:azure-openai");
         assertThat(pull.exitCode()).as(pull.err()).isZero();
-        assertThat(pull.out()).contains("Pulled policy set tokenmeter 1.3.0", "9 fragments", "1 policy", "1 logger");
+        String version = ManifestLoader.load(REPO_SET).version();
+        assertThat(pull.out()).contains("Pulled policy set tokenmeter " + version, "9 fragments", "1 policy", "1 logger");
         assertThat(pulled.resolve("fragments/tokenmeter-identity.xml"))
                 .hasSameTextualContentAs(REPO_SET.resolve("fragments/tokenmeter-identity.xml"));
         JsonNode manifest = new ObjectMapper().readTree(pulled.resolve("policy-set.json").toFile());
-        assertThat(manifest.get("version").asText()).isEqualTo("1.3.0");
+        assertThat(manifest.get("version").asText()).isEqualTo(version);
         assertThat(Files.readString(pulled.resolve("environment.yaml")))
                 .contains("keyVault: \"https://kv.vault.azure.net/secrets/om\"", "keyVaultIdentity: \"6f1c2b9e-0000-4000-8000-000000000002\"",
                         "eventHubNamespace: \"ehns.servicebus.windows.net\"");
