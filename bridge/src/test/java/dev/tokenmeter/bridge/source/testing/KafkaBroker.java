@@ -116,9 +116,34 @@ public final class KafkaBroker implements AutoCloseable {
         return "127.0.0.1:" + saslPort;
     }
 
+    /**
+     * Creates the topic and returns once every partition has a leader that answers: createTopics returns when the
+     * controller has recorded the topic, before the broker leads its partitions, and a producer that starts in that
+     * gap on a busy machine got NOT_LEADER_OR_FOLLOWER and then endless OUT_OF_ORDER_SEQUENCE_NUMBER.
+     */
     public void createTopic(String name, int partitions) {
         try (Admin admin = admin()) {
             admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+            Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+            for (int p = 0; p < partitions; p++) {
+                request.put(new TopicPartition(name, p), OffsetSpec.latest());
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (true) {
+                try {
+                    // answered by each partition's leader, so it succeeds only once every partition is led
+                    admin.listOffsets(request).all().get();
+                    return;
+                } catch (java.util.concurrent.ExecutionException notYet) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("topic " + name + " has no leader for every partition after 60 s", notYet);
+                    }
+                    Thread.sleep(20);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted creating topic " + name, e);
         } catch (Exception e) {
             throw new IllegalStateException("could not create topic " + name, e);
         }
