@@ -44,6 +44,7 @@ class LlmLogsTest {
         args.put("containerName", "checkpoints");
         args.put("checkpointContainerName", "checkpoints");
         args.put("rekeyCheckpointContainerName", "rekey-checkpoints");
+        args.put("rekeyDeadLetterContainerName", "rekey-dead-letters");
         args.put("identityName", "tm-bridge-id");
         args.put("rekeyIdentityName", "tm-rekey-id");
         args.put("apimServiceName", "apim1");
@@ -90,10 +91,12 @@ class LlmLogsTest {
                 "eventhubs: Microsoft.EventHub/namespaces/eventhubs/consumergroups tmns/apim-llm-logs/tokenmeter-rekey",
                 "eventhubs: Microsoft.EventHub/namespaces/authorizationRules tmns/tokenmeter-diagnostics-export",
                 "storage: Microsoft.Storage/storageAccounts/blobServices/containers tmckpt/default/rekey-checkpoints",
+                "storage: Microsoft.Storage/storageAccounts/blobServices/containers tmckpt/default/rekey-dead-letters",
                 "identity: Microsoft.ManagedIdentity/userAssignedIdentities tm-rekey-id",
                 "identity: Azure Event Hubs Data Receiver for rekey @ Microsoft.EventHub/namespaces/tmns/eventhubs/apim-llm-logs",
                 "identity: Azure Event Hubs Data Sender for rekey @ Microsoft.EventHub/namespaces/tmns/eventhubs/apim-usage",
                 "identity: Storage Blob Data Contributor for rekey @ Microsoft.Storage/storageAccounts/tmckpt/blobServices/default/containers/rekey-checkpoints",
+                "identity: Storage Blob Data Contributor for rekey @ Microsoft.Storage/storageAccounts/tmckpt/blobServices/default/containers/rekey-dead-letters",
                 "identity: AcrPull for rekey @ Microsoft.ContainerRegistry/registries/tmacr",
                 "containerapp: Microsoft.App/containerApps tm-rekey",
                 "apim: Microsoft.ApiManagement/service/diagnostics apim1/azuremonitor",
@@ -246,17 +249,17 @@ class LlmLogsTest {
     // ---------------------------------------------------------------- the re-key stage
 
     @Test
-    void theRekeyIdentityHoldsExactlyItsThreeRolesPlusAcrPullForAPrivateRegistry() {
+    void theRekeyIdentityHoldsExactlyItsFourRolesPlusAcrPullForAPrivateRegistry() {
         JsonNode identity = TemplateFiles.module("identity");
-        assertThat(rekeyGrants(identity, "tmacr")).containsExactlyInAnyOrderEntriesOf(Map.of(
-                "Azure Event Hubs Data Receiver", "Microsoft.EventHub/namespaces/tmns/eventhubs/apim-llm-logs",
-                "Azure Event Hubs Data Sender", "Microsoft.EventHub/namespaces/tmns/eventhubs/apim-usage",
-                "Storage Blob Data Contributor", "Microsoft.Storage/storageAccounts/tmckpt/blobServices/default/containers/rekey-checkpoints",
-                "AcrPull", "Microsoft.ContainerRegistry/registries/tmacr"));
-        assertThat(rekeyGrants(identity, "")).containsExactlyInAnyOrderEntriesOf(Map.of(
-                "Azure Event Hubs Data Receiver", "Microsoft.EventHub/namespaces/tmns/eventhubs/apim-llm-logs",
-                "Azure Event Hubs Data Sender", "Microsoft.EventHub/namespaces/tmns/eventhubs/apim-usage",
-                "Storage Blob Data Contributor", "Microsoft.Storage/storageAccounts/tmckpt/blobServices/default/containers/rekey-checkpoints"));
+        Map<String, String> own = Map.of(
+                "Microsoft.EventHub/namespaces/tmns/eventhubs/apim-llm-logs", "Azure Event Hubs Data Receiver",
+                "Microsoft.EventHub/namespaces/tmns/eventhubs/apim-usage", "Azure Event Hubs Data Sender",
+                "Microsoft.Storage/storageAccounts/tmckpt/blobServices/default/containers/rekey-checkpoints", "Storage Blob Data Contributor",
+                "Microsoft.Storage/storageAccounts/tmckpt/blobServices/default/containers/rekey-dead-letters", "Storage Blob Data Contributor");
+        Map<String, String> withRegistry = new LinkedHashMap<>(own);
+        withRegistry.put("Microsoft.ContainerRegistry/registries/tmacr", "AcrPull");
+        assertThat(rekeyGrants(identity, "tmacr")).containsExactlyInAnyOrderEntriesOf(withRegistry);
+        assertThat(rekeyGrants(identity, "")).containsExactlyInAnyOrderEntriesOf(own);
     }
 
     @Test
@@ -396,8 +399,8 @@ class LlmLogsTest {
             if (!r.at("/properties/principalId").asText().contains("variables('rekeyIdentityResourceId')") || !on.deploys(r)) {
                 continue;
             }
-            String role = role(r);
-            assertThat(grants.put(role, on.value(r.path("scope")).asText())).as("one " + role + " for the re-key stage").isNull();
+            String scope = on.value(r.path("scope")).asText();
+            assertThat(grants.put(scope, role(r))).as("one role on " + scope + " for the re-key stage").isNull();
         }
         return grants;
     }

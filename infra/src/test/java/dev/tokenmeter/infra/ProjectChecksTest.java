@@ -64,7 +64,8 @@ class ProjectChecksTest {
             "TOKENMETER_LOG_FORMAT", "TOKENMETER_EVENTHUBS_NAMESPACE", "TOKENMETER_EVENTHUBS_NAME",
             "TOKENMETER_EVENTHUBS_CONSUMER_GROUP", "TOKENMETER_EVENTHUBS_START_POSITION",
             "TOKENMETER_CHECKPOINT_BLOB_CONTAINER_URL", "TOKENMETER_REKEY_EVENTHUBS_NAMESPACE",
-            "TOKENMETER_REKEY_EVENTHUBS_NAME", "TOKENMETER_REKEY_TICK_INTERVAL_MS", "AZURE_CLIENT_ID");
+            "TOKENMETER_REKEY_EVENTHUBS_NAME", "TOKENMETER_REKEY_TICK_INTERVAL_MS",
+            "TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL", "AZURE_CLIENT_ID");
 
     /**
      * Issue 10's variables. The bridge's side of issue 10 is written alongside these templates; until the bridge's
@@ -284,6 +285,7 @@ class ProjectChecksTest {
                 "rekey @ [variables('diagnosticsHubScope')]", "Azure Event Hubs Data Receiver",
                 "rekey @ [variables('hubScope')]", "Azure Event Hubs Data Sender",
                 "rekey @ [variables('rekeyContainerScope')]", "Storage Blob Data Contributor",
+                "rekey @ [variables('rekeyDeadLetterContainerScope')]", "Storage Blob Data Contributor",
                 "rekey @ " + registryScope, "AcrPull"));
         assertThat(identity.at("/variables/hubScope").asText()).contains("Microsoft.EventHub/namespaces/{0}/eventhubs/{1}");
         assertThat(identity.at("/variables/diagnosticsHubScope").asText()).contains("Microsoft.EventHub/namespaces/{0}/eventhubs/{1}");
@@ -327,6 +329,41 @@ class ProjectChecksTest {
             }
         }
         assertThat(handed).isEqualTo(3);
+    }
+
+    /**
+     * The re-key stage's dead letters (LLM log messages it cannot read) outlive its replicas too, in a container of
+     * their own: they are not usage records, so 'tokenmeter deadletters replay' over the bridge's must never meet them.
+     */
+    @Test
+    void theRekeyStageDeadLettersGoToItsOwnGrantedContainer() {
+        Map<String, String> env = bridgeEnvironment(rekeyApp());
+        assertThat(env.get("TOKENMETER_DEAD_LETTER_BLOB_CONTAINER_URL")).isEqualTo("[format('https://{0}.blob.{1}/{2}', "
+                + "parameters('storageAccountName'), environment().suffixes.storage, parameters('rekeyDeadLetterContainerName'))]");
+        assertThat(env).doesNotContainKey("TOKENMETER_DEAD_LETTER_DIR");
+        String created = null;
+        for (JsonNode r : module("storage").path("resources")) {
+            if (r.path("type").asText().equals("Microsoft.Storage/storageAccounts/blobServices/containers")
+                    && r.path("name").asText().contains("parameters('rekeyDeadLetterContainerName')")) {
+                created = r.path("condition").asText();
+            }
+        }
+        assertThat(created).as("storage.json creates it with the re-key stage").isEqualTo("[parameters('llmLogs')]");
+        assertThat(module("identity").at("/variables/rekeyDeadLetterContainerScope").asText())
+                .isEqualTo("[format('Microsoft.Storage/storageAccounts/{0}/blobServices/default/containers/{1}', "
+                        + "parameters('storageAccountName'), parameters('rekeyDeadLetterContainerName'))]");
+        JsonNode main = TemplateFiles.read(TemplateFiles.main());
+        int handed = 0;
+        for (JsonNode r : main.path("resources")) {
+            JsonNode value = r.at("/properties/parameters/rekeyDeadLetterContainerName/value");
+            if (!value.isMissingNode()) {
+                assertThat(value.asText()).as(r.path("name").asText()).isEqualTo("[variables('rekeyDeadLetterContainerName')]");
+                handed++;
+            }
+        }
+        assertThat(handed).isEqualTo(3);
+        assertThat(main.at("/parameters/rekeyDeadLetterContainerName/defaultValue").asText()).isEqualTo("rekey-dead-letters")
+                .isNotEqualTo(main.at("/parameters/deadLetterContainerName/defaultValue").asText());
     }
 
     // ---------------------------------------------------------------- bridge, KEDA and names
