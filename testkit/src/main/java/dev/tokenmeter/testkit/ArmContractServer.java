@@ -5,12 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +24,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -108,8 +103,7 @@ public final class ArmContractServer implements AutoCloseable {
     private record Reply(int status, Map<String, String> headers, JsonNode body) {
     }
 
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final LoopbackHttpServer http;
     private final List<Operation> operations;
     private final Map<String, Stored> resources = new ConcurrentHashMap<>();
     private final List<Received> received = new CopyOnWriteArrayList<>();
@@ -127,28 +121,20 @@ public final class ArmContractServer implements AutoCloseable {
 
     private ArmContractServer() throws IOException {
         operations = loadOperations(SharedReference.resolve("apim-rest/" + API_VERSION));
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
-        executor = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "arm-contract-server");
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(executor);
-        server.createContext("/", this::exchange);
+        // last: requests may arrive as soon as it listens
+        http = LoopbackHttpServer.start("arm-contract-server", 0, this::exchange);
     }
 
     public static ArmContractServer start() {
         try {
-            ArmContractServer s = new ArmContractServer();
-            s.server.start();
-            return s;
+            return new ArmContractServer();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     public URI baseUri() {
-        return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        return http.baseUri();
     }
 
     /** Only this bearer token is accepted from now on (by default any non-blank bearer token is). */
@@ -759,7 +745,6 @@ public final class ArmContractServer implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        http.close();
     }
 }

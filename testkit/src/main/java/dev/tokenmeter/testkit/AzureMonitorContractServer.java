@@ -10,12 +10,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -32,8 +29,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -84,8 +79,7 @@ public final class AzureMonitorContractServer implements AutoCloseable {
     private record Point(String resource, String metric, String dimensionValue, Instant time, long total) {
     }
 
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final LoopbackHttpServer http;
     private final List<Point> points = new CopyOnWriteArrayList<>();
     private final Map<String, Function<String, LogTable>> workspaces = new ConcurrentHashMap<>();
     private final List<Received> received = new CopyOnWriteArrayList<>();
@@ -136,21 +130,13 @@ public final class AzureMonitorContractServer implements AutoCloseable {
     }
 
     private AzureMonitorContractServer() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
-        executor = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "azure-monitor-contract-server");
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(executor);
-        server.createContext("/", this::exchange);
+        // last: requests may arrive as soon as it listens
+        http = LoopbackHttpServer.start("azure-monitor-contract-server", 0, this::exchange);
     }
 
     public static AzureMonitorContractServer start() {
         try {
-            AzureMonitorContractServer s = new AzureMonitorContractServer();
-            s.server.start();
-            return s;
+            return new AzureMonitorContractServer();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -158,7 +144,7 @@ public final class AzureMonitorContractServer implements AutoCloseable {
 
     /** The endpoint for both APIs: give it as the ARM endpoint and as the Log Analytics endpoint. */
     public URI baseUri() {
-        return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        return http.baseUri();
     }
 
     /** Seeds one value (the Total of one minute or hour) of a platform metric of a resource, split by a dimension. */
@@ -414,7 +400,6 @@ public final class AzureMonitorContractServer implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        http.close();
     }
 }

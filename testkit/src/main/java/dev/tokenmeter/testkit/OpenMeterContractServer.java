@@ -11,13 +11,10 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -28,8 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ExecutorService;
 import java.util.regex.Pattern;
 
 /**
@@ -87,8 +82,7 @@ public final class OpenMeterContractServer implements AutoCloseable {
     private static final Set<String> INGEST_TYPES = Set.of(
             "application/cloudevents+json", "application/cloudevents-batch+json", "application/json");
 
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final LoopbackHttpServer http;
     private final OpenApiInteractionValidator validator;
     private final JsonSchema cloudEventSchema;
     private final List<Binding> bindings = new CopyOnWriteArrayList<>();
@@ -130,15 +124,9 @@ public final class OpenMeterContractServer implements AutoCloseable {
     private OpenMeterContractServer(int port) throws IOException {
         validator = Contracts.VALIDATOR;
         cloudEventSchema = Contracts.CLOUD_EVENT_SCHEMA;
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
-        executor = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "openmeter-contract-server");
-            t.setDaemon(true);
-            return t;
-        });
-        server.setExecutor(executor);
-        server.createContext("/", this::exchange);
         route("POST", "/api/v1/events", request -> Reply.of(204));
+        // last: requests may arrive as soon as it listens
+        http = LoopbackHttpServer.start("openmeter-contract-server", port, this::exchange);
     }
 
     public static OpenMeterContractServer start() {
@@ -148,16 +136,14 @@ public final class OpenMeterContractServer implements AutoCloseable {
     /** On a given loopback port, e.g. one a client was already failing to reach. */
     public static OpenMeterContractServer start(int port) {
         try {
-            OpenMeterContractServer s = new OpenMeterContractServer(port);
-            s.server.start();
-            return s;
+            return new OpenMeterContractServer(port);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     public URI baseUri() {
-        return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
+        return http.baseUri();
     }
 
     /** Answers requests whose method and path (regex, whole path) match; the newest route wins. */
@@ -354,7 +340,6 @@ public final class OpenMeterContractServer implements AutoCloseable {
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        http.close();
     }
 }
