@@ -10,7 +10,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Map;
 
 import static dev.tokenmeter.policies.harness.PolicyHarnessTest.BASE;
 import static dev.tokenmeter.policies.harness.PolicyHarnessTest.parse;
@@ -33,10 +32,8 @@ class BodyHandlingTest {
     @BeforeAll
     static void start() {
         fixture = new HarnessFixture(PolicySet.load(PolicySetDir.shipped()));
-        openmeter = OpenMeterContractServer.start().route("GET", "/api/v2/customers/[^/]+/entitlements/[^/]+/value",
-                request -> OpenMeterContractServer.Reply.json(200, "{\"hasAccess\":true}"));
-        runner = new PolicyRunner(fixture.set, PolicyHarnessTest.API, fixture.host,
-                Map.of("tokenmeter-openmeter-url", openmeter.baseUri().toString()), new ApimCache());
+        openmeter = HarnessFixture.grantingOpenMeter();
+        runner = fixture.runner(openmeter.baseUri());
     }
 
     @AfterAll

@@ -31,10 +31,8 @@ class GatewayOverheadBenchmark {
     @Test
     void overheadPerRequest() {
         try (HarnessFixture fixture = new HarnessFixture(PolicySet.load(PolicySetDir.shipped()));
-             OpenMeterContractServer openmeter = OpenMeterContractServer.start()
-                     .route("GET", "/api/v2/customers/[^/]+/entitlements/[^/]+/value", r -> OpenMeterContractServer.Reply.json(200, "{\"hasAccess\":true}"))) {
-            PolicyRunner runner = new PolicyRunner(fixture.set, PolicyHarnessTest.API, fixture.host,
-                    Map.of("tokenmeter-openmeter-url", openmeter.baseUri().toString()), new ApimCache());
+             OpenMeterContractServer openmeter = HarnessFixture.grantingOpenMeter()) {
+            PolicyRunner runner = fixture.runner(openmeter.baseUri());
             Map<String, Integer> sizes = new LinkedHashMap<>();
             sizes.put("typical chat", 0);
             sizes.put("1 MiB", 1 << 20);

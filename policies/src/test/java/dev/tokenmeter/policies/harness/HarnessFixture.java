@@ -3,7 +3,11 @@ package dev.tokenmeter.policies.harness;
 import dev.tokenmeter.policies.PolicySetDir;
 import dev.tokenmeter.policies.set.PolicySet;
 
+import dev.tokenmeter.testkit.OpenMeterContractServer;
+
+import java.net.URI;
 import java.nio.file.Path;
+import java.util.Map;
 
 /** Compiles a policy set's expressions (cached) and starts one host for a test class. */
 final class HarnessFixture implements AutoCloseable {
@@ -18,6 +22,22 @@ final class HarnessFixture implements AutoCloseable {
         this.toolchain = MonoRequired.toolchain();
         Path exe = ExpressionAssembly.compile(toolchain, set.expressions().values(), cacheDir());
         this.host = new ExpressionHost(toolchain, exe);
+    }
+
+    /** An OpenMeter that grants every entitlement, answering {@code value}: for tests that are not about limits. */
+    static OpenMeterContractServer grantingOpenMeter(String value) {
+        return OpenMeterContractServer.start().route("GET", "/api/v2/customers/[^/]+/entitlements/[^/]+/value",
+                request -> OpenMeterContractServer.Reply.json(200, value));
+    }
+
+    static OpenMeterContractServer grantingOpenMeter() {
+        return grantingOpenMeter("{\"hasAccess\":true}");
+    }
+
+    /** The example API policy with the set's own named values, its entitlement check asking {@code openmeter}. */
+    PolicyRunner runner(URI openmeter) {
+        return new PolicyRunner(set, PolicyHarnessTest.API, host, Map.of("tokenmeter-openmeter-url", openmeter.toString()),
+                new ApimCache());
     }
 
     /**

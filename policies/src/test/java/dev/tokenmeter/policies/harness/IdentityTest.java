@@ -30,10 +30,8 @@ class IdentityTest {
     @BeforeAll
     static void start() {
         fixture = new HarnessFixture(PolicySet.load(PolicySetDir.shipped()));
-        openmeter = OpenMeterContractServer.start().route("GET", "/api/v2/customers/[^/]+/entitlements/[^/]+/value",
-                request -> OpenMeterContractServer.Reply.json(200, "{\"hasAccess\":true}"));
-        runner = new PolicyRunner(fixture.set, PolicyHarnessTest.API, fixture.host,
-                Map.of("tokenmeter-openmeter-url", openmeter.baseUri().toString()), new ApimCache());
+        openmeter = HarnessFixture.grantingOpenMeter();
+        runner = fixture.runner(openmeter.baseUri());
     }
 
     @AfterAll

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 
 import static dev.tokenmeter.policies.harness.PolicyHarnessTest.OID;
 import static dev.tokenmeter.policies.harness.PolicyHarnessTest.withToken;
@@ -57,8 +56,7 @@ class LimitsAndLlmFragmentsTest {
     }
 
     static PolicyRunner runner(HarnessFixture fixture) {
-        return new PolicyRunner(fixture.set, PolicyHarnessTest.API, fixture.host,
-                Map.of("tokenmeter-openmeter-url", openmeter.baseUri().toString()), new ApimCache());
+        return fixture.runner(openmeter.baseUri());
     }
 
     @Test

@@ -40,10 +40,8 @@ class PolicyHarnessTest {
     @BeforeAll
     static void start() {
         fixture = new HarnessFixture(PolicySet.load(PolicySetDir.shipped()));
-        openmeter = OpenMeterContractServer.start().route("GET", "/api/v2/customers/[^/]+/entitlements/[^/]+/value",
-                request -> OpenMeterContractServer.Reply.json(200, "{\"hasAccess\":true,\"balance\":999000,\"usage\":1000,\"overage\":0}"));
-        runner = new PolicyRunner(fixture.set, API, fixture.host,
-                Map.of("tokenmeter-openmeter-url", openmeter.baseUri().toString()), new ApimCache());
+        openmeter = HarnessFixture.grantingOpenMeter("{\"hasAccess\":true,\"balance\":999000,\"usage\":1000,\"overage\":0}");
+        runner = fixture.runner(openmeter.baseUri());
         assertThat(fixture.typeViolations()).as("types APIM does not allow in expressions").isEmpty();
     }
 
